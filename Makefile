@@ -1,0 +1,47 @@
+# ganlab — two commands do everything: `make train` and `make test`.
+# Both create .venv and install the package (+ dev tools) the first time, or when pyproject.toml changes.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+
+.PHONY: setup train test test-all lint format bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade --quiet pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+## Train the default experiment (ring_unrolled: 8 Gaussians, unrolled GAN k=5) offline on CPU.
+## Extra Hydra overrides: make train ARGS="loss=wgan_gp model.unroll_steps=0"
+train: $(STAMP)
+	$(BIN)/ganlab-train $(ARGS)
+
+## The test suite CI runs (slow benchmarks excluded).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=900 $(ARGS)
+
+## Everything, including @pytest.mark.slow tests.
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q -m "" --timeout=3600 $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Benchmarks: speed ratios and mode coverage; results go to experiments/bench/out/ and are
+## summarised by hand in experiments/RESULTS.md together with the command that produced them.
+bench: $(STAMP)
+	$(BIN)/python -m experiments.bench.speed $(ARGS)
+	$(BIN)/python -m experiments.bench.modes $(ARGS)
+
+clean:
+	rm -rf outputs multirun lightning_logs wandb .pytest_cache experiments/bench/out

@@ -1,0 +1,237 @@
+"""Structured-config schemas and the compose-time validation behind ``ganlab-train``.
+
+Every bad input must end in *one* line naming the key, the bad value and the accepted values, a
+non-zero exit, and no run directory: ``preflight`` composes the configuration (every combination
+of a multirun sweep) before Hydra creates anything.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from ganlab.modules.gan import UnrollMode
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+PRIMARY = "train"
+MAX_SWEEP_CHECKS = 256
+
+
+class ConfigError(ValueError):
+    """A configuration mistake; its message is a single line meant for the user."""
+
+
+@dataclass
+class GANModelSchema:
+    """Typed engine settings of ``GANModule`` (networks are free-form ``_target_`` nodes)."""
+
+    _target_: str = "ganlab.modules.GANModule"
+    latent_dim: int = 256
+    d_steps: int = 1
+    g_steps: int = 1
+    unroll_steps: int = 0
+    unroll_mode: UnrollMode = UnrollMode.first_order
+    real_label: float = 1.0
+    grad_clip_g: float | None = None
+    grad_clip_d: float | None = None
+    scheduler_interval: str = "iteration"
+    max_iterations: int | None = None
+    noise_seed: int = 0
+    log_every_n_iterations: int | None = None
+    generator: Any = MISSING
+    discriminator: Any = MISSING
+
+
+def register_schemas() -> None:
+    ConfigStore.instance().store(group="schema/model", name="gan", node=GANModelSchema)
+
+
+register_schemas()
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    check: Callable[[Any], bool]
+    accepted: str
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+RULES: Sequence[Rule] = (
+    Rule("model.d_steps", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    Rule("model.g_steps", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    Rule("model.unroll_steps", lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    Rule("model.latent_dim", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    Rule("model.real_label", lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
+    Rule("model.max_iterations", lambda v: v is None or (_is_int(v) and v >= 1), "null or an integer >= 1"),
+    Rule("model.scheduler_interval", lambda v: v in ("iteration", "epoch"), "iteration, epoch"),
+    Rule("model.grad_clip_g", lambda v: v is None or v > 0, "null or a number > 0"),
+    Rule("model.grad_clip_d", lambda v: v is None or v > 0, "null or a number > 0"),
+    Rule("data.batch_size", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+)
+
+
+def validate(cfg: DictConfig) -> None:
+    """Range checks that types alone cannot express."""
+    for rule in RULES:
+        value = OmegaConf.select(cfg, rule.key, default=None, throw_on_missing=False)
+        if OmegaConf.select(cfg, rule.key.rsplit(".", 1)[0]) is None:
+            continue
+        if not rule.check(value):
+            raise ConfigError(f"{rule.key}={value!r} is invalid; accepted: {rule.accepted}")
+    if cfg.get("model") is not None and "unroll_steps" in cfg.model:
+        _check_optimizer_for_unrolling(cfg)
+    ckpt = cfg.get("ckpt_path")
+    if ckpt is not None and not Path(str(ckpt)).expanduser().is_file():
+        raise ConfigError(f"ckpt_path={ckpt} does not exist; accepted: the path of an existing .ckpt file")
+
+
+def _check_optimizer_for_unrolling(cfg: DictConfig) -> None:
+    from ganlab.unroll import SUPPORTED
+
+    target = str(OmegaConf.select(cfg, "optim.discriminator._target_", default=""))
+    if cfg.model.unroll_steps > 0 and target and target.rsplit(".", 1)[-1] not in SUPPORTED:
+        raise ConfigError(
+            f"optim.discriminator._target_={target} cannot be unrolled; accepted: "
+            + ", ".join(f"torch.optim.{name}" for name in SUPPORTED)
+        )
+
+
+# --------------------------------------------------------------------------- command line
+#: The course report's flags (ex2.py) mapped to Hydra overrides.
+ALIASES = {
+    "-k": "model.unroll_steps",
+    "-ds": "model.d_steps",
+    "-gs": "model.g_steps",
+    "-l": "loss",
+    "-z": "model.latent_dim",
+    "-b": "data.batch_size",
+}
+#: Hydra flags after which preflight is skipped (they print, they do not run).
+PASSTHROUGH_FLAGS = {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc",
+                     "--version"}
+FLAGS_WITH_VALUE = {"--config-name", "-cn", "--config-path", "-cp", "--config-dir", "-cd", "--package", "-p",
+                    "--cfg", "-c", "--experimental-rerun"}
+
+
+def translate_aliases(argv: Sequence[str]) -> list[str]:
+    """``-k 4`` / ``-k=4`` → ``model.unroll_steps=4`` (and the other report flags)."""
+    out, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        flag, _, inline = arg.partition("=")
+        if flag in ALIASES:
+            if inline:
+                value = inline
+            elif i + 1 < len(argv):
+                i += 1
+                value = argv[i]
+            else:
+                raise ConfigError(f"{flag} needs a value (it sets {ALIASES[flag]})")
+            out.append(f"{ALIASES[flag]}={value}")
+        else:
+            out.append(arg)
+        i += 1
+    return out
+
+
+@dataclass
+class ParsedArgs:
+    overrides: list[str]
+    config_name: str = PRIMARY
+    passthrough: bool = False
+    multirun: bool = False
+
+
+def split_argv(argv: Sequence[str]) -> ParsedArgs:
+    parsed, it = ParsedArgs([]), iter(argv)
+    for arg in it:
+        flag = arg.split("=", 1)[0]
+        if flag in PASSTHROUGH_FLAGS:
+            parsed.passthrough = True
+        if flag in ("-m", "--multirun"):
+            parsed.multirun = True
+        elif flag in FLAGS_WITH_VALUE:
+            value = arg.split("=", 1)[1] if "=" in arg else next(it, "")
+            if flag in ("--config-name", "-cn"):
+                parsed.config_name = value
+        elif not arg.startswith("-"):
+            parsed.overrides.append(arg)
+    return parsed
+
+
+def _one_line(exc: BaseException) -> str:
+    parts = []
+    for e in (exc, exc.__cause__):
+        if e is None:
+            continue
+        for line in str(e).splitlines():
+            line = line.strip()
+            if line and not line.startswith(("full_key", "object_type", "reference_type", "Set the environment")):
+                parts.append(line)
+    return "; ".join(dict.fromkeys(parts))
+
+
+def _group_options(loader, group: str) -> list[str]:
+    return sorted(loader.get_group_options(group))
+
+
+def check_group_choices(overrides, loader) -> None:
+    for ov in overrides:
+        group = ov.key_or_group
+        if group.startswith("hydra/") or ov.is_delete() or not loader.repository.group_exists(group):
+            continue
+        values = list(ov.sweep_string_iterator()) if ov.is_sweep_override() else [ov.value()]
+        options = _group_options(loader, group)
+        for value in values:
+            if isinstance(value, str) and value not in options:
+                raise ConfigError(f"{group}={value} is not a known {group}; accepted: {', '.join(options)}")
+
+
+def sweep_combinations(overrides) -> list[list[str]]:
+    """The override lists of a basic-sweeper multirun (cartesian product), capped."""
+    axes = []
+    for ov in overrides:
+        key = ov.get_key_element()
+        if ov.is_sweep_override() and not ov.is_delete():
+            axes.append([f"{key}={v}" for v in ov.sweep_string_iterator()])
+        else:
+            axes.append([ov.input_line])
+    return [list(c) for c in itertools.islice(itertools.product(*axes), MAX_SWEEP_CHECKS)]
+
+
+def preflight(argv: Sequence[str]) -> list[str]:
+    """Validate the command line; return it with report aliases translated. Raises ConfigError."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    argv = translate_aliases(argv)
+    args = split_argv(argv)
+    if args.passthrough:
+        return argv
+    try:
+        overrides = OverridesParser.create().parse_overrides(args.overrides)
+    except Exception as exc:  # hydra's grammar errors
+        raise ConfigError(_one_line(exc)) from None
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        check_group_choices(overrides, GlobalHydra.instance().config_loader())
+        combos = sweep_combinations(overrides) if args.multirun else [args.overrides]
+        for combo in combos:
+            try:
+                cfg = compose(args.config_name, overrides=combo)
+            except Exception as exc:
+                raise ConfigError(_one_line(exc)) from None
+            validate(cfg)
+    GlobalHydra.instance().clear()
+    return argv

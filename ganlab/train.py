@@ -1,0 +1,105 @@
+"""``ganlab-train``: compose → instantiate → ``trainer.fit(ckpt_path=…)``.
+
+Entry points only compose and instantiate; everything else lives in the package.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from ganlab.config import CONF_DIR, PRIMARY, ConfigError, preflight
+
+log = logging.getLogger("ganlab")
+
+
+def build(cfg: DictConfig, run_dir: Path):
+    """Instantiate (datamodule, module, trainer) from a composed config."""
+    import pytorch_lightning as pl
+    from hydra.utils import instantiate
+
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = instantiate(cfg.data)
+    # live objects are bound after instantiation: Hydra would turn dataclass kwargs back into configs
+    module = instantiate(cfg.model, _partial_=True)(
+        loss=instantiate(cfg.loss),
+        optimizer_g=instantiate(cfg.optim.generator),
+        optimizer_d=instantiate(cfg.optim.discriminator),
+        scheduler_g=instantiate(cfg.optim.get("scheduler_g")),
+        scheduler_d=instantiate(cfg.optim.get("scheduler_d")),
+    )
+    module.run_config = OmegaConf.to_container(cfg, resolve=True)
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    logger = instantiate(cfg.logger) if cfg.get("logger") else False
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger)
+    return datamodule, module, trainer
+
+
+def resolve_ckpt_path(ckpt_path: str | None) -> str | None:
+    if ckpt_path is None:
+        return None
+    path = Path(ckpt_path).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"ckpt_path={ckpt_path} does not exist; accepted: the path of a .ckpt file")
+    return str(path)
+
+
+def run(cfg: DictConfig) -> dict:
+    from hydra.core.hydra_config import HydraConfig
+
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    datamodule, module, trainer = build(cfg, run_dir)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resolve_ckpt_path(cfg.get("ckpt_path")))
+    summary_path = run_dir / "metrics.json"
+    summary = {}
+    if summary_path.exists():
+        import json
+
+        summary = json.loads(summary_path.read_text())
+    if trainer.is_global_zero:
+        print(format_summary(cfg, summary, run_dir))
+    return summary
+
+
+def format_summary(cfg: DictConfig, summary: dict, run_dir: Path) -> str:
+    parts = [f"[ganlab] {cfg.name}: iteration {summary.get('iteration')}"]
+    modes = summary.get("mode_coverage")
+    if modes:
+        parts.append(f"modes {modes['modes']}/{modes['n_modes']}")
+        parts.append(f"HQ {modes['hq']:.1f} %")
+        if modes.get("mode_kl") is not None:
+            parts.append(f"mode KL {modes['mode_kl']:.3f}")
+    parts.append(f"run dir {run_dir}")
+    return " | ".join(parts)
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=PRIMARY)
+def _hydra_main(cfg: DictConfig) -> None:
+    try:
+        run(cfg)
+    except ConfigError as exc:
+        print(f"ganlab-train: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    finally:
+        if cfg.get("logger") and "wandb" in str(cfg.logger.get("_target_", "")).lower():
+            import wandb
+
+            wandb.finish()
+
+
+def main() -> None:
+    try:
+        argv = preflight(sys.argv[1:])
+    except ConfigError as exc:
+        print(f"ganlab-train: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    sys.argv = [sys.argv[0], *argv]
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()
