@@ -118,10 +118,31 @@ ALIASES = {
     "-b": "data.batch_size",
 }
 #: Hydra flags after which preflight is skipped (they print, they do not run).
-PASSTHROUGH_FLAGS = {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc",
-                     "--version"}
-FLAGS_WITH_VALUE = {"--config-name", "-cn", "--config-path", "-cp", "--config-dir", "-cd", "--package", "-p",
-                    "--cfg", "-c", "--experimental-rerun"}
+PASSTHROUGH_FLAGS = {
+    "--help",
+    "-h",
+    "--hydra-help",
+    "--cfg",
+    "-c",
+    "--info",
+    "-i",
+    "--shell-completion",
+    "-sc",
+    "--version",
+}
+FLAGS_WITH_VALUE = {
+    "--config-name",
+    "-cn",
+    "--config-path",
+    "-cp",
+    "--config-dir",
+    "-cd",
+    "--package",
+    "-p",
+    "--cfg",
+    "-c",
+    "--experimental-rerun",
+}
 
 
 def translate_aliases(argv: Sequence[str]) -> list[str]:

@@ -32,7 +32,7 @@ def build(cfg: DictConfig, run_dir: Path):
         scheduler_g=instantiate(cfg.optim.get("scheduler_g")),
         scheduler_d=instantiate(cfg.optim.get("scheduler_d")),
     )
-    module.run_config = OmegaConf.to_container(cfg, resolve=True)
+    module.run_config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     logger = instantiate(cfg.logger) if cfg.get("logger") else False
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger)

@@ -65,14 +65,24 @@ class ModeCoverageCallback(pl.Callback):
         )
         if self.plot_dir is not None and trainer.is_global_zero:
             name = f"modes_epoch{trainer.current_epoch:04d}_iter{pl_module.iteration:07d}.png"
-            plot_mode_coverage(samples, trainer.datamodule.mixture, result, self.plot_dir / name,
-                               f"iteration {pl_module.iteration}")
+            plot_mode_coverage(
+                samples,
+                trainer.datamodule.mixture,
+                result,
+                self.plot_dir / name,
+                f"iteration {pl_module.iteration}",
+            )
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module) -> None:
         if self.run_dir is None or not trainer.is_global_zero:
             return
         samples, result = self.evaluate(trainer, pl_module)
-        plot_mode_coverage(samples, trainer.datamodule.mixture, result, self.plot_dir / "modes_final.png",
-                           f"final (iteration {pl_module.iteration})")
+        plot_mode_coverage(
+            samples,
+            trainer.datamodule.mixture,
+            result,
+            self.plot_dir / "modes_final.png",
+            f"final (iteration {pl_module.iteration})",
+        )
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_metrics_json(self.run_dir / "metrics.json", {"mode_coverage": result.as_dict()})

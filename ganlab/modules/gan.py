@@ -164,8 +164,9 @@ class GANModule(pl.LightningModule):
 
     def _generator_step(self, real: Tensor, opt, metrics: dict | None) -> None:
         self.toggle_optimizer(opt)  # D's parameters stop requiring grad: no wasted D gradients
-        d_fn = self._lookahead_discriminator(real) if self.unroll_steps > 0 else self.discriminator
-        g_loss, _ = self.loss.generator(d_fn, self._fake(real.shape[0], True))
+        fake = self._fake(real.shape[0], with_graph=True)
+        d_fn = self._lookahead_discriminator(real, fake) if self.unroll_steps > 0 else self.discriminator
+        g_loss, _ = self.loss.generator(d_fn, fake)
         opt.zero_grad(set_to_none=True)
         self.manual_backward(g_loss)
         self._finish_step(opt, self.generator, self.grad_clip_g, metrics, "g")
@@ -180,17 +181,17 @@ class GANModule(pl.LightningModule):
             self.clip_gradients(opt, gradient_clip_val=clip, gradient_clip_algorithm="norm")
         opt.step()
 
-    def _lookahead_discriminator(self, real: Tensor) -> DiscriminatorFn:
+    def _lookahead_discriminator(self, real: Tensor, fake: Tensor) -> DiscriminatorFn:
+        """D after k simulated updates on this step's minibatch (the same x and z for every update, as in
+        Metz et al.'s surrogate f_K(θ_G, θ_D)); second order keeps the fakes' graph to G."""
         second_order = self.unroll_mode is UnrollMode.second_order
+        unroll_fake = fake if second_order else fake.detach()
 
         def d_loss(d_fn: DiscriminatorFn) -> Tensor:
-            fake = self._fake(real.shape[0], with_graph=second_order)
-            return self.loss.discriminator(d_fn, real, fake, self.real_label, self.noise).total
+            return self.loss.discriminator(d_fn, real, unroll_fake, self.real_label, self.noise).total
 
         opt_d = self.optimizers()[1].optimizer
-        return lookahead(
-            self.discriminator, opt_d, d_loss, self.unroll_steps, second_order, self.loss.constraint
-        )
+        return lookahead(self.discriminator, opt_d, d_loss, self.unroll_steps, second_order, self.loss.constraint)
 
     def _step_schedulers(self) -> None:
         schedulers = self.lr_schedulers()

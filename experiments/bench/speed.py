@@ -1,0 +1,217 @@
+"""Speed benchmark (issue #2), every ratio measured against a baseline in the same run:
+
+1. ganlab's GAN iteration (GANModule under a Lightning Trainer) vs a plain hand-written PyTorch loop
+   on the same networks, batch, optimizer and data (target ratio plain/ganlab ≥ 0.97);
+2. first-order unrolling k = 5: ganlab's functional look-ahead vs a deepcopy-per-iteration
+   implementation (copy D and its optimizer, step the copy k times; target ≥ 1.5× faster);
+3. second-order unrolling: time per iteration and autograd memory (bytes of saved tensors) vs k.
+
+    python -m experiments.bench.speed [--iterations 300] [--batch 512] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from functools import partial
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+
+from ganlab.data import Toy2DDataModule
+from ganlab.losses import GANLoss, NonSaturating
+from ganlab.modules import GANModule
+from ganlab.nets import MLPDiscriminator, MLPGenerator
+
+OUT = Path(__file__).parent / "out"
+LATENT = 256
+
+
+def nets(seed=0):
+    torch.manual_seed(seed)
+    return MLPGenerator(latent_dim=LATENT), MLPDiscriminator()
+
+
+def adam():
+    return partial(torch.optim.Adam, lr=1e-4, betas=(0.5, 0.999))
+
+
+class Timer(pl.Callback):
+    """Wall time of the training batches after ``warmup`` iterations (excludes Trainer start-up)."""
+
+    def __init__(self, warmup):
+        self.warmup, self.start, self.count = warmup, None, 0
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        if module.iteration == self.warmup:
+            self.start = time.perf_counter()
+
+    def on_train_end(self, trainer, module):
+        self.elapsed = time.perf_counter() - self.start
+        self.count = module.iteration - self.warmup
+
+
+def ganlab_iteration_time(iterations, batch, warmup, unroll_steps=0, mode="first_order"):
+    g, d = nets()
+    module = GANModule(
+        g,
+        d,
+        GANLoss(NonSaturating()),
+        adam(),
+        adam(),
+        latent_dim=LATENT,
+        unroll_steps=unroll_steps,
+        unroll_mode=mode,
+        max_iterations=iterations + warmup,
+    )
+    dm = Toy2DDataModule(batch_size=batch, iterations_per_epoch=iterations + warmup)
+    timer = Timer(warmup)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_epochs=-1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        log_every_n_steps=50,
+        callbacks=[timer],
+    )
+    trainer.fit(module, datamodule=dm)
+    return timer.elapsed / timer.count
+
+
+def plain_iteration_time(iterations, batch, warmup, unroll_steps=0, fresh_fakes=False):
+    """The loop a researcher would write by hand. unroll_steps > 0 uses the deepcopy method: copy D and
+    its optimizer, step the copy k times, update G against it. ``fresh_fakes`` redraws z for every
+    unrolled step (the course report's borrowed code) instead of reusing the step's minibatch."""
+    g, d = nets()
+    opt_g, opt_d = adam()(g.parameters()), adam()(d.parameters())
+    loss = NonSaturating()
+    dm = Toy2DDataModule(batch_size=batch, iterations_per_epoch=iterations + warmup)
+    noise = torch.Generator().manual_seed(0)
+    start = None
+    for i, (real,) in enumerate(dm.train_dataloader()):
+        if i == warmup:
+            start = time.perf_counter()
+        with torch.no_grad():
+            fake = g(torch.randn(batch, LATENT, generator=noise))
+        d_loss = loss.d_loss(d(real), d(fake))
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        fake = g(torch.randn(batch, LATENT, generator=noise))
+        d_eval = d
+        if unroll_steps:
+            d_eval = copy.deepcopy(d)
+            opt_copy = adam()(d_eval.parameters())
+            opt_copy.load_state_dict(copy.deepcopy(opt_d.state_dict()))
+            for _ in range(unroll_steps):
+                if fresh_fakes:
+                    with torch.no_grad():
+                        fake_u = g(torch.randn(batch, LATENT, generator=noise))
+                else:
+                    fake_u = fake.detach()
+                opt_copy.zero_grad(set_to_none=True)
+                loss.d_loss(d_eval(real), d_eval(fake_u)).backward()
+                opt_copy.step()
+        for p in d_eval.parameters():
+            p.requires_grad_(False)
+        g_loss = loss.g_loss(d_eval(fake))
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        for p in d.parameters():
+            p.requires_grad_(True)
+    return (time.perf_counter() - start) / iterations
+
+
+def saved_tensor_bytes(k, batch):
+    """Autograd memory of one second-order generator step: bytes of tensors saved for backward."""
+    from ganlab.unroll import lookahead
+
+    g, d = nets()
+    opt_d = adam()(d.parameters())
+    real = torch.randn(batch, 2)
+    loss = GANLoss(NonSaturating())
+    total = [0]
+
+    def pack(t):
+        total[0] += t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fake = g(torch.randn(batch, LATENT))
+
+        def d_loss(d_fn):
+            return loss.discriminator(d_fn, real, fake).total
+
+        d_fn = lookahead(d, opt_d, d_loss, k, differentiable=True) if k else d
+        g_loss, _ = loss.generator(d_fn, fake)
+    g_loss.backward()
+    return total[0]
+
+
+def median_of(fn, repeats):
+    values = sorted(fn() for _ in range(repeats))
+    return values[len(values) // 2]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    n, b, w, r = args.iterations, args.batch, args.warmup, args.repeats
+    results = {"batch": b, "iterations": n, "threads": args.threads, "torch": torch.__version__}
+
+    # interleave baseline and candidate so that machine noise hits both alike
+    ganlab_t = median_of(lambda: ganlab_iteration_time(n, b, w), r)
+    plain_t = median_of(lambda: plain_iteration_time(n, b, w), r)
+    results["k0"] = {
+        "ganlab_ms": 1e3 * ganlab_t,
+        "plain_ms": 1e3 * plain_t,
+        "ratio_plain_over_ganlab": plain_t / ganlab_t,
+    }
+    print(
+        f"k=0 iteration: ganlab {1e3 * ganlab_t:.2f} ms, plain loop {1e3 * plain_t:.2f} ms, "
+        f"ratio {plain_t / ganlab_t:.3f} (target ≥ 0.97)"
+    )
+
+    n5 = max(n // 3, 30)
+    fo_t = median_of(lambda: ganlab_iteration_time(n5, b, w, unroll_steps=5), r)
+    dc_t = median_of(lambda: plain_iteration_time(n5, b, w, unroll_steps=5), r)
+    dcf_t = median_of(lambda: plain_iteration_time(n5, b, w, unroll_steps=5, fresh_fakes=True), r)
+    results["first_order_k5"] = {
+        "ganlab_ms": 1e3 * fo_t,
+        "deepcopy_same_batch_ms": 1e3 * dc_t,
+        "deepcopy_fresh_fakes_ms": 1e3 * dcf_t,
+        "speedup_vs_deepcopy_same_batch": dc_t / fo_t,
+        "speedup_vs_deepcopy_fresh_fakes": dcf_t / fo_t,
+    }
+    print(
+        f"first-order k=5: ganlab functional {1e3 * fo_t:.2f} ms; deepcopy, same minibatch "
+        f"{1e3 * dc_t:.2f} ms (speed-up {dc_t / fo_t:.2f}×); deepcopy, fresh z per unrolled step "
+        f"{1e3 * dcf_t:.2f} ms (speed-up {dcf_t / fo_t:.2f}×; target ≥ 1.5)"
+    )
+
+    results["second_order"] = []
+    for k in (0, 1, 2, 5, 10):
+        t = ganlab_iteration_time(max(n // 10, 20), b, 5, unroll_steps=k, mode="second_order")
+        mem = saved_tensor_bytes(k, b)
+        results["second_order"].append({"k": k, "ms": 1e3 * t, "saved_tensor_mib": mem / 2**20})
+        print(f"second-order k={k:2d}: {1e3 * t:7.2f} ms/iteration, autograd saved tensors {mem / 2**20:7.2f} MiB")
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "speed.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {OUT / 'speed.json'}")
+
+
+if __name__ == "__main__":
+    main()
