@@ -8,6 +8,7 @@ of a multirun sweep) before Hydra creates anything.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,6 +232,29 @@ def sweep_combinations(overrides) -> list[list[str]]:
     return [list(c) for c in itertools.islice(itertools.product(*axes), MAX_SWEEP_CHECKS)]
 
 
+def _unknown_key_message(config_name: str, combo: list[str], exc: Exception) -> str | None:
+    """For ``model.foo=1``: name the key, the value and the keys that ``model`` accepts."""
+    from hydra import compose
+
+    match = re.search(r"Could not override '([^']+)'", str(exc))
+    if not match:
+        return None
+    key = match.group(1)
+    bad = [o for o in combo if o.split("=", 1)[0].lstrip("+~") == key]
+    try:
+        base = compose(config_name, overrides=[o for o in combo if o not in bad])
+    except Exception:
+        return None
+    parent_key, _, leaf = key.rpartition(".")
+    parent = OmegaConf.select(base, parent_key) if parent_key else base
+    if not isinstance(parent, DictConfig):
+        return None
+    value = bad[0].split("=", 1)[1] if bad else "?"
+    accepted = ", ".join(sorted(str(k) for k in parent))
+    where = f"'{parent_key}'" if parent_key else "the top level"
+    return f"{key}={value}: unknown key '{leaf}' in {where}; accepted: {accepted} (prefix with + to add a new key)"
+
+
 def preflight(argv: Sequence[str]) -> list[str]:
     """Validate the command line; return it with report aliases translated. Raises ConfigError."""
     from hydra import compose, initialize_config_dir
@@ -252,7 +276,7 @@ def preflight(argv: Sequence[str]) -> list[str]:
             try:
                 cfg = compose(args.config_name, overrides=combo)
             except Exception as exc:
-                raise ConfigError(_one_line(exc)) from None
+                raise ConfigError(_unknown_key_message(args.config_name, combo, exc) or _one_line(exc)) from None
             validate(cfg)
     GlobalHydra.instance().clear()
     return argv

@@ -12,8 +12,13 @@ import torch
 
 
 def _plain(value):
+    """JSON-safe value: tensors → numbers, NaN/inf → null, recursively."""
     if isinstance(value, torch.Tensor):
         value = value.item()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -25,7 +30,7 @@ def write_metrics_json(path: str | os.PathLike, values: dict) -> dict:
     data = json.loads(path.read_text()) if path.exists() else {}
     data.update({k: _plain(v) for k, v in values.items()})
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
     tmp.replace(path)
     return data
 
@@ -43,9 +48,10 @@ class RunSummary(pl.Callback):
         values = {k: v for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
         values["iteration"] = getattr(pl_module, "iteration", None)
         values["epoch"] = trainer.current_epoch
-        ckpt = trainer.checkpoint_callback
-        if ckpt is not None:
-            values["best_checkpoint"] = ckpt.best_model_path or None
-            values["last_checkpoint"] = ckpt.last_model_path or None
+        for ckpt in trainer.checkpoint_callbacks:
+            if ckpt.monitor and ckpt.best_model_path:
+                values["best_checkpoint"] = ckpt.best_model_path
+            if ckpt.last_model_path:
+                values["last_checkpoint"] = ckpt.last_model_path
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_metrics_json(self.run_dir / "metrics.json", values)

@@ -1,0 +1,145 @@
+"""Compose-time configuration: every preset composes and validates, loss options instantiate,
+``preflight`` rejects bad command lines with one-line messages, and the report's flags translate."""
+
+from __future__ import annotations
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.utils import instantiate
+
+import ganlab.config
+from ganlab import losses, penalties
+from ganlab.config import CONF_DIR, ConfigError, preflight, translate_aliases, validate
+
+EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
+LOSSES = sorted(p.stem for p in (CONF_DIR / "loss").glob("*.yaml"))
+
+
+@pytest.fixture
+def hydra_conf():
+    """An initialised Hydra pointing at ``conf/`` (cleared before and after)."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(ganlab.config.CONF_DIR), version_base="1.3"):
+        yield
+    GlobalHydra.instance().clear()
+
+
+def test_presets_are_found():
+    assert "ring_unrolled" in EXPERIMENTS
+    assert {"minimax", "non_saturating", "wgan", "wgan_gp"} <= set(LOSSES)
+
+
+# --------------------------------------------------------------------------- experiments
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_composes_and_validates(hydra_conf, name):
+    cfg = compose("train", overrides=[f"experiment={name}"])
+    validate(cfg)
+    assert cfg.name == name
+
+
+# --------------------------------------------------------------------------- losses
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_option_instantiates(hydra_conf, name):
+    cfg = compose("train", overrides=[f"loss={name}"])
+    validate(cfg)
+    loss = instantiate(cfg.loss)
+    assert isinstance(loss, losses.GANLoss)
+    assert isinstance(loss.objective, losses.Objective)
+    assert loss.name
+
+
+@pytest.mark.parametrize(
+    ("alias", "objective", "name"),
+    [
+        ("cross_entropy", losses.Minimax, "minimax"),
+        ("minimax", losses.Minimax, "minimax"),
+        ("non_saturated", losses.NonSaturating, "non_saturating"),
+        ("non_saturating", losses.NonSaturating, "non_saturating"),
+        ("mse", losses.LeastSquares, "lsgan"),
+        ("lsgan", losses.LeastSquares, "lsgan"),
+    ],
+)
+def test_loss_aliases(hydra_conf, alias, objective, name):
+    loss = instantiate(compose("train", overrides=[f"loss={alias}"]).loss)
+    # exact type: NonSaturating subclasses Minimax
+    assert type(loss.objective) is objective
+    assert loss.name == name
+    assert loss.penalty is None and loss.constraint is None
+
+
+def test_wgan_has_weight_clipping(hydra_conf):
+    loss = instantiate(compose("train", overrides=["loss=wgan"]).loss)
+    assert isinstance(loss.objective, losses.Wasserstein)
+    assert isinstance(loss.constraint, penalties.WeightClipping)
+    assert loss.constraint.clip == pytest.approx(0.01)
+    assert loss.penalty is None
+
+
+def test_wgan_gp_has_gradient_penalty(hydra_conf):
+    loss = instantiate(compose("train", overrides=["loss=wgan_gp"]).loss)
+    assert isinstance(loss.objective, losses.Wasserstein)
+    assert isinstance(loss.penalty, penalties.GradientPenalty)
+    assert loss.penalty.weight == pytest.approx(10.0)
+    assert loss.constraint is None
+
+
+# --------------------------------------------------------------------------- preflight
+#: (argv, substrings the one-line message must contain)
+BAD_ARGV = [
+    pytest.param(["loss=bogus"], ["loss", "bogus", "non_saturating", "minimax"], id="unknown-loss"),
+    pytest.param(["data=nope"], ["data", "nope", "ring", "grid"], id="unknown-data"),
+    pytest.param(["model.unroll_steps=-1"], ["model.unroll_steps", "-1", ">= 0"], id="negative-unroll"),
+    pytest.param(["model.d_steps=0"], ["model.d_steps", "0", ">= 1"], id="zero-d-steps"),
+    pytest.param(
+        ["model.unroll_mode=third_order"],
+        ["model.unroll_mode", "third_order", "first_order", "second_order"],
+        id="bad-unroll-mode",
+    ),
+    pytest.param(["model.foo=1"], ["model.foo", "1", "unroll_steps", "d_steps"], id="unknown-key"),
+    pytest.param(["ckpt_path=/nonexistent.ckpt"], ["ckpt_path", "/nonexistent.ckpt"], id="missing-ckpt"),
+    pytest.param(["-m", "loss=minimax,bogus"], ["loss", "bogus", "non_saturating"], id="multirun-bad-loss"),
+]
+
+
+@pytest.mark.parametrize(("argv", "expected"), BAD_ARGV)
+def test_preflight_rejects_with_one_line(argv, expected):
+    with pytest.raises(ConfigError) as info:
+        preflight(argv)
+    message = str(info.value)
+    assert message.strip(), "empty error message"
+    assert "\n" not in message, f"message is not one line: {message!r}"
+    for part in expected:
+        assert part in message, f"{part!r} not in {message!r}"
+
+
+def test_preflight_accepts_multirun_sweep():
+    argv = ["-m", "loss=minimax,hinge", "model.unroll_steps=0,2"]
+    assert preflight(argv) == argv
+
+
+def test_preflight_accepts_defaults():
+    assert preflight([]) == []
+
+
+REPORT_ARGV = ["-k", "4", "-ds=2", "-gs", "5", "-l", "cross_entropy"]
+REPORT_OVERRIDES = ["model.unroll_steps=4", "model.d_steps=2", "model.g_steps=5", "loss=cross_entropy"]
+
+
+def test_translate_aliases():
+    assert translate_aliases(REPORT_ARGV) == REPORT_OVERRIDES
+
+
+def test_translate_aliases_keeps_other_args():
+    assert translate_aliases(["-m", "-k=1", "seed=3"]) == ["-m", "model.unroll_steps=1", "seed=3"]
+
+
+def test_translate_aliases_missing_value():
+    with pytest.raises(ConfigError) as info:
+        translate_aliases(["-k"])
+    assert "\n" not in str(info.value)
+    assert "model.unroll_steps" in str(info.value)
+
+
+def test_preflight_accepts_report_flags():
+    assert preflight(REPORT_ARGV) == REPORT_OVERRIDES
