@@ -37,8 +37,10 @@ def check_supported(optimizer: torch.optim.Optimizer) -> None:
 
 
 def _state_tensor(state: dict, key: str, like: Tensor) -> Tensor:
+    """The live optimizer tensor itself, not a copy: every functional update is out of place, so the real
+    optimizer state is only ever read (tests check it stays bit-identical)."""
     value = state.get(key)
-    return torch.zeros_like(like) if value is None else value.detach().clone()
+    return torch.zeros_like(like) if value is None else value.detach()
 
 
 class FunctionalOptimizer:
@@ -65,7 +67,7 @@ class FunctionalOptimizer:
                     st["buf"] = _state_tensor(live, "momentum_buffer", p)
             elif group["momentum"] > 0:  # SGD
                 buf = live.get("momentum_buffer")
-                st["buf"] = None if buf is None else buf.detach().clone()
+                st["buf"] = None if buf is None else buf.detach()
             self.state[name] = st
 
     def _denominator(self, v_hat: Tensor, eps: float) -> Tensor:

@@ -154,6 +154,47 @@ def saved_tensor_bytes(k, batch):
     return total[0]
 
 
+def dcgan_sized_discriminator():
+    """A 64×64 DCGAN-shaped discriminator (≈2.8 M parameters) to show how copy costs scale."""
+    from torch import nn
+
+    layers, ch_in = [], 3
+    for ch in (64, 128, 256, 512):
+        layers += [nn.Conv2d(ch_in, ch, 4, 2, 1), nn.LeakyReLU(0.2)]
+        ch_in = ch
+    return nn.Sequential(*layers, nn.Conv2d(512, 1, 4, 1, 0), nn.Flatten())
+
+
+def copy_overhead_ms(d, repeats=50):
+    """Per-iteration cost of preparing the look-ahead D: deepcopy(D) + a new optimizer loaded with a deep copy
+    of the state (the deepcopy method) vs ganlab's functional seeding (detach parameters, clone moments)."""
+    from ganlab.unroll import FunctionalOptimizer
+
+    opt = adam()(d.parameters())
+    x = torch.randn(2, *((2,) if isinstance(d, MLPDiscriminator) else (3, 64, 64)))
+    d(x).sum().backward()
+    opt.step()
+
+    def deepcopy_method():
+        copy_d = copy.deepcopy(d)
+        copy_opt = adam()(copy_d.parameters())
+        copy_opt.load_state_dict(copy.deepcopy(opt.state_dict()))
+
+    def functional_method():
+        named = list(d.named_parameters())
+        FunctionalOptimizer(opt, named, differentiable=False)
+        {n: p.detach().requires_grad_(True) for n, p in named}
+
+    out = {}
+    for name, fn in (("deepcopy", deepcopy_method), ("functional", functional_method)):
+        fn()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        out[name] = 1e3 * (time.perf_counter() - start) / repeats
+    return out
+
+
 def median_of(fn, repeats):
     values = sorted(fn() for _ in range(repeats))
     return values[len(values) // 2]
@@ -200,6 +241,16 @@ def main():
         f"{1e3 * dc_t:.2f} ms (speed-up {dc_t / fo_t:.2f}×); deepcopy, fresh z per unrolled step "
         f"{1e3 * dcf_t:.2f} ms (speed-up {dcf_t / fo_t:.2f}×; target ≥ 1.5)"
     )
+
+    results["copy_overhead"] = {}
+    for name, d in (("ring_mlp_d", MLPDiscriminator()), ("dcgan64_d", dcgan_sized_discriminator())):
+        params = sum(p.numel() for p in d.parameters())
+        cost = copy_overhead_ms(d)
+        results["copy_overhead"][name] = {"parameters": params, **cost}
+        print(
+            f"look-ahead set-up, {name} ({params / 1e6:.2f} M params): deepcopy {cost['deepcopy']:.3f} ms, "
+            f"functional {cost['functional']:.3f} ms ({cost['deepcopy'] / cost['functional']:.1f}×)"
+        )
 
     results["second_order"] = []
     for k in (0, 1, 2, 5, 10):
