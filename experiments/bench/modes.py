@@ -2,7 +2,7 @@
 at a fixed iteration budget, non-saturating loss, through the real config + ``ganlab.train.build``.
 Prints a Markdown table beside the published numbers and writes experiments/bench/out/modes.{json,md}.
 
-    python -m experiments.bench.modes [--seeds 5] [--iterations 1500] [--workers 2]
+    python -m experiments.bench.modes [--seeds 5] [--iterations 3000] [--workers 2] [--overrides optim=adam]
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def run_job(job: dict) -> dict:
             "trainer.enable_progress_bar=false",
             f"paths.run_dir={tmp}",
             *CONFIGS[job["config"]],
+            *job["overrides"],
         ]
         cfg = compose("train", overrides=overrides)
         datamodule, module, trainer = build(cfg, Path(tmp))
@@ -95,14 +96,22 @@ def summarise(rows: list[dict]) -> str:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--iterations", type=int, default=1500)
+    parser.add_argument("--iterations", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--datasets", nargs="+", default=["ring", "grid"])
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS))
+    parser.add_argument("--overrides", nargs="*", default=[], help="extra Hydra overrides, e.g. optim=adam")
     args = parser.parse_args()
     jobs = [
-        {"dataset": d, "config": c, "seed": s, "iterations": args.iterations, "batch": args.batch}
+        {
+            "dataset": d,
+            "config": c,
+            "seed": s,
+            "iterations": args.iterations,
+            "batch": args.batch,
+            "overrides": args.overrides,
+        }
         for d in args.datasets
         for c in args.configs
         for s in range(args.seeds)
