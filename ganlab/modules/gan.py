@@ -11,6 +11,7 @@ A loss, an architecture or a dataset plugs in through the constructor: the step 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from enum import Enum
 
@@ -119,6 +120,12 @@ class GANModule(pl.LightningModule):
             self._noise_restore = None
         if self.log_every_n_iterations is None:
             self.log_every_n_iterations = self.trainer.log_every_n_steps
+
+    def on_train_start(self) -> None:
+        """With a length in iterations and no epoch limit, bound the epochs too (the progress bar shows it)."""
+        batches = self.trainer.num_training_batches
+        if self.max_iterations and self.trainer.max_epochs in (None, -1) and math.isfinite(batches) and batches > 0:
+            self.trainer.fit_loop.max_epochs = math.ceil(self.max_iterations / batches)
 
     def training_step(self, batch, batch_idx: int) -> None:
         real = batch[0] if isinstance(batch, list | tuple) else batch
