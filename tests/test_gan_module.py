@@ -178,3 +178,19 @@ def test_real_label_smoothing_reaches_the_loss():
     module.loss.objective.d_loss = lambda r, f, real_label=1.0: seen.append(real_label) or original(r, f, real_label)
     fit(module, iterations=1)
     assert seen and set(seen) == {0.9}
+
+
+def test_training_length_in_iterations_bounds_epochs_and_stops_mid_epoch():
+    module = make_module()
+    module.max_iterations = 45
+    dm = Toy2DDataModule(batch_size=16, iterations_per_epoch=20, pool_size=256)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_epochs=-1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(module, datamodule=dm)
+    assert module.iteration == 45 and trainer.max_epochs == 3 and trainer.current_epoch == 3

@@ -122,10 +122,14 @@ class GANModule(pl.LightningModule):
             self.log_every_n_iterations = self.trainer.log_every_n_steps
 
     def on_train_start(self) -> None:
-        """With a length in iterations and no epoch limit, bound the epochs too (the progress bar shows it)."""
+        """With a length in iterations and no epoch limit, bound the epochs too (the progress bar shows it).
+        ``should_stop`` ends training at the exact iteration; the bound only has to be large enough."""
         batches = self.trainer.num_training_batches
         if self.max_iterations and self.trainer.max_epochs in (None, -1) and math.isfinite(batches) and batches > 0:
-            self.trainer.fit_loop.max_epochs = math.ceil(self.max_iterations / batches)
+            remaining = max(self.max_iterations - self.iteration, 0)
+            resumed_slack = 1 if self.iteration else 0  # a checkpoint may have been written mid-epoch
+            epochs = self.trainer.current_epoch + math.ceil(remaining / batches) + resumed_slack
+            self.trainer.fit_loop.max_epochs = max(epochs, 1)
 
     def training_step(self, batch, batch_idx: int) -> None:
         real = batch[0] if isinstance(batch, list | tuple) else batch
