@@ -6,7 +6,7 @@
    implementation (copy D and its optimizer, step the copy k times; target ≥ 1.5× faster);
 3. second-order unrolling: time per iteration and autograd memory (bytes of saved tensors) vs k.
 
-    python -m experiments.bench.speed [--iterations 300] [--batch 512] [--threads 1]
+    python -m experiments.bench.speed [--iterations 300] [--batch 512] [--threads 1] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -200,46 +200,65 @@ def median_of(fn, repeats):
     return values[len(values) // 2]
 
 
+def paired(candidate, baseline, repeats):
+    """Run candidate and baseline alternately (ABAB…) so that machine drift hits both alike; return the median
+    times and the median, min and max of the per-pair ratios baseline / candidate."""
+    pairs = [(candidate(), baseline()) for _ in range(repeats)]
+    ratios = sorted(b / c for c, b in pairs)
+    return {
+        "candidate_ms": 1e3 * sorted(c for c, _ in pairs)[repeats // 2],
+        "baseline_ms": 1e3 * sorted(b for _, b in pairs)[repeats // 2],
+        "ratio_median": ratios[repeats // 2],
+        "ratio_min": ratios[0],
+        "ratio_max": ratios[-1],
+    }
+
+
+def _fmt(p):
+    return f"{p['ratio_median']:.3f} (range {p['ratio_min']:.3f}–{p['ratio_max']:.3f})"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     n, b, w, r = args.iterations, args.batch, args.warmup, args.repeats
     results = {"batch": b, "iterations": n, "threads": args.threads, "torch": torch.__version__}
 
-    # interleave baseline and candidate so that machine noise hits both alike
-    ganlab_t = median_of(lambda: ganlab_iteration_time(n, b, w), r)
-    plain_t = median_of(lambda: plain_iteration_time(n, b, w), r)
-    results["k0"] = {
-        "ganlab_ms": 1e3 * ganlab_t,
-        "plain_ms": 1e3 * plain_t,
-        "ratio_plain_over_ganlab": plain_t / ganlab_t,
-    }
-    print(
-        f"k=0 iteration: ganlab {1e3 * ganlab_t:.2f} ms, plain loop {1e3 * plain_t:.2f} ms, "
-        f"ratio {plain_t / ganlab_t:.3f} (target ≥ 0.97)"
-    )
+    # Lightning's loop costs a fixed time per iteration: measure at the ring's batch and at 8× the batch
+    for batch in (b, 8 * b):
+        p = paired(
+            lambda batch=batch: ganlab_iteration_time(n, batch, w),
+            lambda batch=batch: plain_iteration_time(n, batch, w),
+            r,
+        )
+        results[f"k0_batch{batch}"] = p
+        print(
+            f"k=0 iteration, batch {batch}: ganlab {p['candidate_ms']:.2f} ms, plain loop {p['baseline_ms']:.2f} ms, "
+            f"ratio plain/ganlab {_fmt(p)} (target ≥ 0.97)"
+        )
 
     n5 = max(n // 3, 30)
-    fo_t = median_of(lambda: ganlab_iteration_time(n5, b, w, unroll_steps=5), r)
-    dc_t = median_of(lambda: plain_iteration_time(n5, b, w, unroll_steps=5), r)
-    dcf_t = median_of(lambda: plain_iteration_time(n5, b, w, unroll_steps=5, fresh_fakes=True), r)
-    results["first_order_k5"] = {
-        "ganlab_ms": 1e3 * fo_t,
-        "deepcopy_same_batch_ms": 1e3 * dc_t,
-        "deepcopy_fresh_fakes_ms": 1e3 * dcf_t,
-        "speedup_vs_deepcopy_same_batch": dc_t / fo_t,
-        "speedup_vs_deepcopy_fresh_fakes": dcf_t / fo_t,
-    }
+    same = paired(
+        lambda: ganlab_iteration_time(n5, b, w, unroll_steps=5),
+        lambda: plain_iteration_time(n5, b, w, unroll_steps=5),
+        r,
+    )
+    fresh = paired(
+        lambda: ganlab_iteration_time(n5, b, w, unroll_steps=5),
+        lambda: plain_iteration_time(n5, b, w, unroll_steps=5, fresh_fakes=True),
+        r,
+    )
+    results["first_order_k5"] = {"vs_deepcopy_same_minibatch": same, "vs_deepcopy_fresh_z": fresh}
     print(
-        f"first-order k=5: ganlab functional {1e3 * fo_t:.2f} ms; deepcopy, same minibatch "
-        f"{1e3 * dc_t:.2f} ms (speed-up {dc_t / fo_t:.2f}×); deepcopy, fresh z per unrolled step "
-        f"{1e3 * dcf_t:.2f} ms (speed-up {dcf_t / fo_t:.2f}×; target ≥ 1.5)"
+        f"first-order k=5: ganlab functional {same['candidate_ms']:.2f} ms; deepcopy, same minibatch "
+        f"{same['baseline_ms']:.2f} ms, speed-up {_fmt(same)}; deepcopy, fresh z per unrolled step "
+        f"{fresh['baseline_ms']:.2f} ms, speed-up {_fmt(fresh)} (target ≥ 1.5)"
     )
 
     results["copy_overhead"] = {}
