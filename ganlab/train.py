@@ -5,7 +5,6 @@ Entry points only compose and instantiate; everything else lives in the package.
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -14,11 +13,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganlab.config import CONF_DIR, PRIMARY, ConfigError, preflight
 
-log = logging.getLogger("ganlab")
 
-
-def build(cfg: DictConfig, run_dir: Path):
-    """Instantiate (datamodule, module, trainer) from a composed config."""
+def build(cfg: DictConfig):
+    """Instantiate (datamodule, module, trainer) from a composed config (outputs go to ``cfg.paths.run_dir``)."""
     import pytorch_lightning as pl
     from hydra.utils import instantiate
 
@@ -52,7 +49,7 @@ def run(cfg: DictConfig) -> dict:
     from hydra.core.hydra_config import HydraConfig
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    datamodule, module, trainer = build(cfg, run_dir)
+    datamodule, module, trainer = build(cfg)
     trainer.fit(module, datamodule=datamodule, ckpt_path=resolve_ckpt_path(cfg.get("ckpt_path")))
     summary_path = run_dir / "metrics.json"
     summary = {}

@@ -25,7 +25,7 @@ def mode_result(tmp_path: Path, experiment: str) -> dict:
                 "trainer.enable_progress_bar=false",
             ],
         )
-    datamodule, module, trainer = build(cfg, tmp_path)
+    datamodule, module, trainer = build(cfg)
     trainer.fit(module, datamodule=datamodule)
     return json.loads((tmp_path / "metrics.json").read_text())["mode_coverage"]
 

@@ -21,7 +21,7 @@ TINY = [
 def fit(tmp_path: Path, overrides: list[str]):
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = compose("train", overrides=[*TINY, f"paths.run_dir={tmp_path}", *overrides])
-    datamodule, module, trainer = build(cfg, tmp_path)
+    datamodule, module, trainer = build(cfg)
     trainer.fit(module, datamodule=datamodule)
     return module, trainer
 

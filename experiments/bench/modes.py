@@ -59,7 +59,7 @@ def run_job(job: dict) -> dict:
             *job["overrides"],
         ]
         cfg = compose("train", overrides=overrides)
-        datamodule, module, trainer = build(cfg, Path(tmp))
+        datamodule, module, trainer = build(cfg)
         start = time.perf_counter()
         trainer.fit(module, datamodule=datamodule)
         elapsed = time.perf_counter() - start
