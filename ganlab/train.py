@@ -29,11 +29,27 @@ def build(cfg: DictConfig):
         scheduler_g=instantiate(cfg.optim.get("scheduler_g")),
         scheduler_d=instantiate(cfg.optim.get("scheduler_d")),
     )
+    check_shapes(datamodule, module)
     module.run_config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     logger = instantiate(cfg.logger) if cfg.get("logger") else False
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger)
     return datamodule, module, trainer
+
+
+def check_shapes(datamodule, module) -> None:
+    """Fail at start-up, in one line, when the networks do not fit the data."""
+    expected = getattr(datamodule, "sample_shape", None)
+    for key, net, attr in (
+        ("generator", module.generator, "out_shape"),
+        ("discriminator", module.discriminator, "in_shape"),
+    ):
+        actual = getattr(net, attr, None)
+        if expected is not None and actual is not None and tuple(actual) != tuple(expected):
+            raise ConfigError(
+                f"model.{key}.{attr}={list(actual)} does not fit data={getattr(datamodule, 'name', '?')} "
+                f"(samples of shape {list(expected)}); accepted: {list(expected)}"
+            )
 
 
 def resolve_ckpt_path(ckpt_path: str | None) -> str | None:

@@ -18,9 +18,12 @@ TINY = [
 ]
 
 
-def fit(tmp_path: Path, overrides: list[str]):
+TINY_IMAGES = ["model.max_iterations=4", "data.batch_size=16", "trainer.enable_progress_bar=false"]
+
+
+def fit(tmp_path: Path, overrides: list[str], tiny=TINY):
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=[*TINY, f"paths.run_dir={tmp_path}", *overrides])
+        cfg = compose("train", overrides=[*tiny, f"paths.run_dir={tmp_path}", *overrides])
     datamodule, module, trainer = build(cfg)
     trainer.fit(module, datamodule=datamodule)
     return module, trainer
@@ -60,3 +63,41 @@ def test_csv_logger_records_training_and_mode_metrics(tmp_path):
 def test_no_logger(tmp_path):
     module, trainer = fit(tmp_path, ["logger=none"])
     assert trainer.logger is None and module.iteration == 4
+
+
+def test_image_run_on_digits_writes_sample_grids(tmp_path):
+    module, _ = fit(tmp_path, ["data=digits", "model=gan_mlp", "callbacks=images"], TINY_IMAGES)
+    assert module.iteration == 4
+    grids = sorted((tmp_path / "samples").glob("grid_*.png"))
+    assert (tmp_path / "samples" / "grid_final.png") in grids and len(grids) >= 2
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_network_data_shape_mismatch_fails_at_start_up_in_one_line(tmp_path):
+    from ganlab.config import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        fit(
+            tmp_path,
+            ["data=digits", "model=gan_mlp", "callbacks=images", "model.generator.out_shape=[1,32,32]"],
+            TINY_IMAGES,
+        )
+    message = str(info.value)
+    assert "\n" not in message and "model.generator.out_shape=[1, 32, 32]" in message and "[1, 28, 28]" in message
+
+
+def test_mode_coverage_on_image_data_is_refused_in_one_line(tmp_path):
+    from ganlab.config import ConfigError
+
+    with pytest.raises(ConfigError, match="data=digits; accepted: data=ring|grid"):
+        fit(tmp_path, ["data=digits", "model=gan_mlp"], TINY_IMAGES)
+
+
+@pytest.mark.parametrize("data", sorted(p.stem for p in (Path(CONF_DIR) / "data").glob("*.yaml")))
+def test_every_data_option_declares_the_shape_it_produces(data):
+    from hydra.utils import instantiate
+
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=[f"data={data}", "paths.data_root=/nonexistent"])
+    datamodule = instantiate(cfg.data)  # constructing does not touch files
+    assert tuple(datamodule.sample_shape) == tuple(cfg.data.shape)

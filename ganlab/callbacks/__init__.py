@@ -2,5 +2,6 @@
 
 from ganlab.callbacks.mode_coverage import ModeCoverageCallback
 from ganlab.callbacks.run_summary import RunSummary, write_metrics_json
+from ganlab.callbacks.sample_grid import SampleGridCallback
 
-__all__ = ["ModeCoverageCallback", "RunSummary", "write_metrics_json"]
+__all__ = ["ModeCoverageCallback", "RunSummary", "SampleGridCallback", "write_metrics_json"]

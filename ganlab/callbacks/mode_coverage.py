@@ -49,6 +49,16 @@ class ModeCoverageCallback(pl.Callback):
         self.seed = seed
         self.last: ModeCoverage | None = None
 
+    def setup(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
+        from ganlab.config import ConfigError
+
+        if not hasattr(trainer.datamodule, "mixture"):
+            name = getattr(trainer.datamodule, "name", type(trainer.datamodule).__name__)
+            raise ConfigError(
+                f"callbacks.mode_coverage needs a 2-D mixture but data={name}; accepted: data=ring|grid, or "
+                "callbacks=images (or callbacks.mode_coverage=null) for image data"
+            )
+
     def evaluate(self, trainer: pl.Trainer, pl_module) -> tuple[torch.Tensor, ModeCoverage]:
         z = torch.randn(self.n_samples, pl_module.latent_dim, generator=torch.Generator().manual_seed(self.seed))
         samples = pl_module.sample(z=z)

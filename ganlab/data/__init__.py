@@ -1,5 +1,26 @@
 """One LightningDataModule per dataset family."""
 
+from ganlab.data.images import (
+    CelebADataModule,
+    CIFAR10DataModule,
+    DatasetNotFoundError,
+    DigitsDataModule,
+    FashionMNISTDataModule,
+    ImageDataModule,
+    MNISTDataModule,
+)
 from ganlab.data.toy2d import Mixture, Toy2DDataModule, grid_mixture, ring_mixture
 
-__all__ = ["Mixture", "Toy2DDataModule", "grid_mixture", "ring_mixture"]
+__all__ = [
+    "CIFAR10DataModule",
+    "CelebADataModule",
+    "DatasetNotFoundError",
+    "DigitsDataModule",
+    "FashionMNISTDataModule",
+    "ImageDataModule",
+    "MNISTDataModule",
+    "Mixture",
+    "Toy2DDataModule",
+    "grid_mixture",
+    "ring_mixture",
+]

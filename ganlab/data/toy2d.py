@@ -46,6 +46,8 @@ MIXTURES = {"ring": ring_mixture, "grid": grid_mixture}
 
 
 class Toy2DDataModule(pl.LightningDataModule):
+    name = "toy2d"
+
     """A fixed pool of ``pool_size`` points drawn once from the mixture (seeded), served in random
     batches; an "epoch" is ``iterations_per_epoch`` batches (the evaluation cadence).
 
@@ -61,6 +63,7 @@ class Toy2DDataModule(pl.LightningDataModule):
         pool_size: int = 100_000,
         seed: int = 0,
         mixture_kwargs: dict | None = None,
+        shape: list[int] | None = None,
     ):
         super().__init__()
         if mixture not in MIXTURES:
@@ -72,6 +75,8 @@ class Toy2DDataModule(pl.LightningDataModule):
         self.pool_size = pool_size
         self.seed = seed
         self.dataset: TensorDataset | None = None
+        if shape is not None and tuple(shape) != self.sample_shape:
+            raise ValueError(f"data.shape={list(shape)} does not match 2-D samples of shape [2]")
 
     @property
     def sample_shape(self) -> tuple[int, ...]:

@@ -1,0 +1,286 @@
+"""Image DataModules: MNIST, Fashion-MNIST, CIFAR-10, CelebA (torchvision) and scikit-learn's digits.
+
+Every image is a float tensor in [-1, 1] (the generators' tanh range): ``ToTensor`` then
+``Normalize(0.5, 0.5)`` per channel. Files live under ``root`` (default ``data/``, or ``$GANLAB_DATA_DIR``).
+With ``download=True`` a missing dataset is downloaded; when that is impossible (offline) the error names
+the files and where they must be.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+import shutil
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import Dataset, TensorDataset
+from torchdata.stateful_dataloader import StatefulDataLoader
+from torchvision import datasets, transforms
+
+DOWNLOAD_TIMEOUT_S = 30
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset's files are missing and could not be downloaded; the message says what to put where."""
+
+
+def check_shape(datamodule, declared) -> None:
+    """Configs declare ``shape`` so that networks can interpolate it; it must be what the data produces."""
+    if declared is not None and tuple(declared) != tuple(datamodule.sample_shape):
+        raise ValueError(
+            f"data.shape={list(declared)} does not match {datamodule.name} samples of shape "
+            f"{list(datamodule.sample_shape)}"
+        )
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("GANLAB_DATA_DIR", "data"))
+
+
+class ImageDataModule(pl.LightningDataModule):
+    """Base class: subclasses say how to build the torch Dataset (``load``) and what files it needs."""
+
+    name = "images"
+    channels = 1
+    native_size = 28
+    num_classes = 10
+
+    def __init__(
+        self,
+        root: str | os.PathLike | None = None,
+        batch_size: int = 64,
+        image_size: int | None = None,
+        download: bool = True,
+        num_workers: int = 0,
+        seed: int = 0,
+        train: bool = True,
+        shape: list[int] | None = None,
+    ):
+        super().__init__()
+        self.root = Path(root) if root is not None else default_root()
+        self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
+        self.image_size = image_size or self.native_size
+        self.download, self.train = download, train
+        self.dataset: Dataset | None = None
+        check_shape(self, shape)
+
+    @property
+    def sample_shape(self) -> tuple[int, int, int]:
+        return (self.channels, self.image_size, self.image_size)
+
+    def transform(self) -> transforms.Compose:
+        steps = [] if self.image_size == self.native_size else [transforms.Resize(self.image_size)]
+        return transforms.Compose(
+            [*steps, transforms.ToTensor(), transforms.Normalize([0.5] * self.channels, [0.5] * self.channels)]
+        )
+
+    def load(self, download: bool) -> Dataset:
+        raise NotImplementedError
+
+    def missing_message(self) -> str:
+        raise NotImplementedError
+
+    def _load_or_explain(self) -> Dataset:
+        try:
+            return self.load(download=False)
+        except (RuntimeError, FileNotFoundError, OSError):
+            if not self.download:
+                raise DatasetNotFoundError(f"{self.missing_message()} (download=false)") from None
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+        try:
+            return self.load(download=True)
+        except Exception as exc:  # offline, mirror down, checksum mismatch…
+            reason = " ".join(str(exc).split())[:200]
+            raise DatasetNotFoundError(f"{self.missing_message()}; download failed: {reason}") from None
+        finally:
+            socket.setdefaulttimeout(previous)
+
+    def prepare_data(self) -> None:
+        self._load_or_explain()
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.dataset is None:
+            self.dataset = self._load_or_explain()
+
+    def train_dataloader(self) -> StatefulDataLoader:
+        self.setup()
+        return StatefulDataLoader(
+            self.dataset,
+            batch_size=self.batch_size,
+            shuffle=True,
+            drop_last=True,
+            num_workers=self.num_workers,
+            generator=torch.Generator().manual_seed(self.seed + 1),
+        )
+
+
+class MNISTDataModule(ImageDataModule):
+    name = "mnist"
+    folder = "MNIST"
+    files = (
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    )
+    dataset_class = datasets.MNIST
+
+    def load(self, download):
+        if not download:
+            self.unpack(self.root / self.folder / "raw")
+        return self.dataset_class(str(self.root), train=self.train, download=download, transform=self.transform())
+
+    def unpack(self, source: Path) -> None:
+        """Gunzip ``<file>.gz`` from ``source`` into ``<root>/<folder>/raw`` where the unpacked file is missing
+        (torchvision only unpacks inside its download step)."""
+        raw = self.root / self.folder / "raw"
+        for gz in self.files:
+            target = raw / gz.removesuffix(".gz")
+            if (source / gz).is_file() and not target.exists():
+                raw.mkdir(parents=True, exist_ok=True)
+                with gzip.open(source / gz, "rb") as fin, open(target, "wb") as fout:
+                    shutil.copyfileobj(fin, fout)
+
+    def missing_message(self) -> str:
+        return f"{self.name}: files missing in {self.root / self.folder / 'raw'}: need {', '.join(self.files)}"
+
+
+class FashionMNISTDataModule(MNISTDataModule):
+    """Also picks up Debian's ``dataset-fashion-mnist`` package (/usr/share/datasets/fashion-mnist); Debian
+    recompressed the files, so their md5s differ from torchvision's list: ganlab unpacks them itself."""
+
+    name = "fashion_mnist"
+    folder = "FashionMNIST"
+    dataset_class = datasets.FashionMNIST
+    debian_dir = Path("/usr/share/datasets/fashion-mnist")
+
+    def load(self, download):
+        if not download and self.debian_dir.is_dir():
+            self.unpack(self.debian_dir)
+        return super().load(download)
+
+    def missing_message(self) -> str:
+        return (
+            f"{super().missing_message()} (offline: `apt-get install dataset-fashion-mnist` provides them in "
+            f"{self.debian_dir}, which ganlab imports automatically)"
+        )
+
+
+class CIFAR10Pickles(Dataset):
+    """The python-pickle release of CIFAR-10 (``cifar-10-batches-py/data_batch_1..5``, ``test_batch``)."""
+
+    def __init__(self, folder: Path, train: bool, transform):
+        names = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
+        arrays, self.labels = [], []
+        for name in names:
+            with open(folder / name, "rb") as f:
+                batch = pickle.load(f, encoding="latin1")
+            arrays.append(np.asarray(batch["data"], dtype=np.uint8))
+            self.labels += list(batch["labels"])
+        self.data = np.concatenate(arrays).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)  # N, H, W, C
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        return self.transform(Image.fromarray(self.data[i])), self.labels[i]
+
+
+class CIFAR10DataModule(ImageDataModule):
+    name = "cifar10"
+    channels = 3
+    native_size = 32
+
+    def load(self, download):
+        if download:  # torchvision fetches the archive, checks its md5 and extracts it
+            datasets.CIFAR10(str(self.root), train=self.train, download=True)
+        return CIFAR10Pickles(self.root / "cifar-10-batches-py", self.train, self.transform())
+
+    def missing_message(self) -> str:
+        return (
+            f"cifar10: missing {self.root / 'cifar-10-batches-py'} (data_batch_1..5, test_batch, batches.meta, "
+            "from cifar-10-python.tar.gz)"
+        )
+
+
+class JPEGFolder(Dataset):
+    """A bare folder of JPEG images (label 0), e.g. ``img_align_celeba/``."""
+
+    def __init__(self, folder: Path, transform):
+        self.paths = sorted(folder.glob("*.jpg"))
+        if not self.paths:
+            raise FileNotFoundError(f"no .jpg files in {folder}")
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        with Image.open(self.paths[i]) as img:
+            return self.transform(img.convert("RGB")), 0
+
+
+class CelebADataModule(ImageDataModule):
+    """64 × 64 faces: centre crop 178 then resize. Accepts torchvision's layout (``root/celeba/`` with
+    ``img_align_celeba/`` and the annotation files) or a bare ``img_align_celeba/`` folder of JPEGs."""
+
+    name = "celeba"
+    channels = 3
+    native_size = 64
+
+    def transform(self) -> transforms.Compose:
+        return transforms.Compose(
+            [
+                transforms.CenterCrop(178),
+                transforms.Resize(self.image_size),
+                transforms.ToTensor(),
+                transforms.Normalize([0.5] * 3, [0.5] * 3),
+            ]
+        )
+
+    def load(self, download):
+        split = "train" if self.train else "test"
+        try:  # torchvision's layout, md5-checked annotations
+            return datasets.CelebA(
+                str(self.root), split=split, target_type="attr", download=download, transform=self.transform()
+            )
+        except RuntimeError:
+            if download:
+                raise
+        for folder in (self.root / "celeba" / "img_align_celeba", self.root / "img_align_celeba"):
+            if folder.is_dir():
+                return JPEGFolder(folder, self.transform())
+        raise FileNotFoundError(self.missing_message())
+
+    def missing_message(self) -> str:
+        return (
+            f"celeba: missing {self.root / 'celeba'} (img_align_celeba/ + list_eval_partition.txt, "
+            f"list_attr_celeba.txt, …) or a bare folder {self.root / 'img_align_celeba'} of JPEGs"
+        )
+
+
+class DigitsDataModule(ImageDataModule):
+    """scikit-learn's bundled 8 × 8 handwritten digits (1 797 real images), upsampled to 28 × 28: image GANs
+    offline with zero downloads."""
+
+    name = "digits"
+
+    def load(self, download):
+        from sklearn.datasets import load_digits
+
+        data = load_digits()
+        images = torch.tensor(data.images, dtype=torch.float32).unsqueeze(1) / 16.0  # [0, 1]
+        images = F.interpolate(images, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
+        return TensorDataset(images.clamp(0, 1) * 2 - 1, torch.tensor(data.target))
+
+    def missing_message(self) -> str:  # bundled with scikit-learn: never missing
+        return "digits: scikit-learn is not installed"

@@ -1,0 +1,163 @@
+"""Image DataModules on files written here in the real formats, and on real MNIST when ../shared/data has it."""
+
+import gzip
+import pickle
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganlab.data import (
+    CelebADataModule,
+    CIFAR10DataModule,
+    DatasetNotFoundError,
+    DigitsDataModule,
+    FashionMNISTDataModule,
+    MNISTDataModule,
+)
+
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "MNIST" / "raw"
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def write_idx(folder: Path, n: int, seed: int = 0, gz: bool = False) -> np.ndarray:
+    """The four IDX files of the MNIST format (big-endian magic 2051 images / 2049 labels)."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, n, dtype=np.uint8)
+    for prefix in ("train", "t10k"):
+        payloads = {
+            f"{prefix}-images-idx3-ubyte": struct.pack(">IIII", 2051, n, 28, 28) + images.tobytes(),
+            f"{prefix}-labels-idx1-ubyte": struct.pack(">II", 2049, n) + labels.tobytes(),
+        }
+        for name, data in payloads.items():
+            if gz:
+                with gzip.open(folder / f"{name}.gz", "wb") as f:
+                    f.write(data)
+            else:
+                (folder / name).write_bytes(data)
+    return images
+
+
+def first_batch(dm):
+    dm.setup()
+    return next(iter(dm.train_dataloader()))
+
+
+def assert_unit_range(x: torch.Tensor):
+    assert x.dtype == torch.float32 and x.min() >= -1.0 and x.max() <= 1.0
+
+
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="real MNIST not present in ../shared/data")
+def test_real_mnist_is_normalised_to_minus_one_one(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for gz in SHARED_MNIST.glob("*.gz"):
+        (raw / gz.name).symlink_to(gz)
+    dm = MNISTDataModule(root=tmp_path, batch_size=500, download=False)
+    dm.setup()
+    assert len(dm.dataset) == 60_000
+    loader = iter(dm.train_dataloader())
+    x = torch.cat([next(loader)[0] for _ in range(8)])  # 4 000 images
+    assert x.shape[1:] == (1, 28, 28)
+    assert x.min() == -1.0 and x.max() == 1.0
+    # MNIST's pixel mean is 0.1307 in [0, 1], i.e. 2 · 0.1307 - 1 = -0.739 in [-1, 1]
+    assert x.mean().item() == pytest.approx(-0.739, abs=0.01)
+
+
+def test_mnist_format_files_load_with_exact_values(tmp_path):
+    images = write_idx(tmp_path / "MNIST" / "raw", 40)
+    x, y = first_batch(MNISTDataModule(root=tmp_path, batch_size=40, download=False))
+    assert x.shape == (40, 1, 28, 28) and y.shape == (40,)
+    expected = torch.tensor(images, dtype=torch.float32).unsqueeze(1) / 255 * 2 - 1
+    assert sorted(x.sum(dim=(1, 2, 3)).tolist()) == pytest.approx(
+        sorted(expected.sum(dim=(1, 2, 3)).tolist()), rel=1e-5
+    )
+
+
+def test_resize_to_32(tmp_path):
+    write_idx(tmp_path / "MNIST" / "raw", 8)
+    x, _ = first_batch(MNISTDataModule(root=tmp_path, batch_size=8, image_size=32, download=False))
+    assert x.shape == (8, 1, 32, 32)
+    assert_unit_range(x)
+
+
+def test_fashion_mnist_imports_the_debian_package_layout(tmp_path, monkeypatch):
+    debian = tmp_path / "debian"
+    write_idx(debian, 16, gz=True)  # Debian ships the four .gz files (recompressed)
+    monkeypatch.setattr(FashionMNISTDataModule, "debian_dir", debian)
+    x, _ = first_batch(FashionMNISTDataModule(root=tmp_path / "root", batch_size=16, download=False))
+    assert x.shape == (16, 1, 28, 28)
+    assert_unit_range(x)
+    assert (tmp_path / "root" / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").is_file()
+
+
+def test_missing_files_offline_give_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(FashionMNISTDataModule, "debian_dir", tmp_path / "no-debian")
+    for dm, words in (
+        (MNISTDataModule(root=tmp_path, download=False), ["MNIST", "train-images-idx3-ubyte.gz", str(tmp_path)]),
+        (FashionMNISTDataModule(root=tmp_path, download=False), ["dataset-fashion-mnist", "FashionMNIST"]),
+        (CIFAR10DataModule(root=tmp_path, download=False), ["cifar-10-batches-py", "data_batch_1"]),
+        (CelebADataModule(root=tmp_path, download=False), ["img_align_celeba", "list_eval_partition.txt"]),
+    ):
+        with pytest.raises(DatasetNotFoundError) as info:
+            dm.setup()
+        message = str(info.value)
+        assert "\n" not in message
+        for word in words:
+            assert word in message
+
+
+def test_download_failure_offline_is_one_line(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise OSError("Name or service not known\nTried a mirror")
+
+    monkeypatch.setattr(MNISTDataModule, "load", lambda self, download: offline() if download else offline())
+    with pytest.raises(DatasetNotFoundError, match="download failed: Name or service not known Tried a mirror"):
+        MNISTDataModule(root=tmp_path, download=True).setup()
+
+
+def test_cifar10_python_pickles(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), "labels": list(range(4))}
+        with open(folder / name, "wb") as f:
+            pickle.dump(batch, f)
+    with open(folder / "data_batch_1", "rb") as f:
+        first = pickle.load(f)["data"][0]
+    dm = CIFAR10DataModule(root=tmp_path, batch_size=4, download=False)
+    dm.setup()
+    assert len(dm.dataset) == 20
+    x, label = dm.dataset[0]
+    assert x.shape == (3, 32, 32) and label == 0
+    # channel-major rows of 1 024 values: R plane, then G, then B
+    expected = torch.tensor(first.reshape(3, 32, 32), dtype=torch.float32) / 255 * 2 - 1
+    torch.testing.assert_close(x, expected)
+    assert len(CIFAR10DataModule(root=tmp_path, train=False, download=False).load(download=False)) == 4
+
+
+@pytest.mark.parametrize("layout", ["celeba/img_align_celeba", "img_align_celeba"])
+def test_celeba_jpeg_folders_are_cropped_to_64(tmp_path, layout):
+    folder = tmp_path / layout
+    folder.mkdir(parents=True)
+    for i in range(3):
+        Image.fromarray(np.full((218, 178, 3), 40 * i, dtype=np.uint8)).save(folder / f"{i:06d}.jpg")
+    x, _ = first_batch(CelebADataModule(root=tmp_path, batch_size=3, download=False))
+    assert x.shape == (3, 3, 64, 64)
+    assert_unit_range(x)
+
+
+def test_digits_are_real_offline_images_at_28(tmp_path):
+    dm = DigitsDataModule(root=tmp_path, batch_size=100)
+    dm.setup()
+    assert len(dm.dataset) == 1797
+    x, y = next(iter(dm.train_dataloader()))
+    assert x.shape == (100, 1, 28, 28) and set(y.tolist()) <= set(range(10))
+    assert x.min() == -1.0 and x.max() > 0.9  # background at -1, ink near +1
+    assert dm.sample_shape == (1, 28, 28)
