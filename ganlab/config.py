@@ -92,9 +92,17 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError(f"{rule.key}={value!r} is invalid; accepted: {rule.accepted}")
     if cfg.get("model") is not None and "unroll_steps" in cfg.model:
         _check_optimizer_for_unrolling(cfg)
-    ckpt = cfg.get("ckpt_path")
-    if ckpt is not None and not Path(str(ckpt)).expanduser().is_file():
-        raise ConfigError(f"ckpt_path={ckpt} does not exist; accepted: the path of an existing .ckpt file")
+    checked_ckpt_path(cfg.get("ckpt_path"))
+
+
+def checked_ckpt_path(ckpt_path) -> str | None:
+    """The checkpoint to resume from, as a path string, or ConfigError when it is not an existing file."""
+    if ckpt_path is None:
+        return None
+    path = Path(str(ckpt_path)).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"ckpt_path={ckpt_path} does not exist; accepted: the path of an existing .ckpt file")
+    return str(path)
 
 
 def _check_optimizer_for_unrolling(cfg: DictConfig) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.config import CONF_DIR, PRIMARY, ConfigError, preflight
+from ganlab.config import CONF_DIR, PRIMARY, ConfigError, checked_ckpt_path, preflight
 
 
 def build(cfg: DictConfig):
@@ -52,21 +52,10 @@ def check_shapes(datamodule, module) -> None:
             )
 
 
-def resolve_ckpt_path(ckpt_path: str | None) -> str | None:
-    if ckpt_path is None:
-        return None
-    path = Path(ckpt_path).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"ckpt_path={ckpt_path} does not exist; accepted: the path of a .ckpt file")
-    return str(path)
-
-
 def run(cfg: DictConfig) -> dict:
-    from hydra.core.hydra_config import HydraConfig
-
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    run_dir = Path(cfg.paths.run_dir)
     datamodule, module, trainer = build(cfg)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resolve_ckpt_path(cfg.get("ckpt_path")))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=checked_ckpt_path(cfg.get("ckpt_path")))
     summary_path = run_dir / "metrics.json"
     summary = {}
     if summary_path.exists():

@@ -48,6 +48,7 @@ class ModeCoverageCallback(pl.Callback):
         self.plot_dir = self.run_dir / "samples" if self.run_dir else None
         self.seed = seed
         self.last: ModeCoverage | None = None
+        self._cache: tuple[int, torch.Tensor, ModeCoverage] | None = None
 
     def setup(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
         from ganlab.config import ConfigError
@@ -60,10 +61,15 @@ class ModeCoverageCallback(pl.Callback):
             )
 
     def evaluate(self, trainer: pl.Trainer, pl_module) -> tuple[torch.Tensor, ModeCoverage]:
+        """Samples and coverage at the current iteration (computed once: fit end reuses the last epoch's)."""
+        if self._cache is not None and self._cache[0] == pl_module.iteration:
+            return self._cache[1], self._cache[2]
         z = torch.randn(self.n_samples, pl_module.latent_dim, generator=torch.Generator().manual_seed(self.seed))
         samples = pl_module.sample(z=z)
         mixture = trainer.datamodule.mixture
-        return samples, mode_coverage(samples, mixture.centers, mixture.std, self.n_std)
+        result = mode_coverage(samples, mixture.centers, mixture.std, self.n_std)
+        self._cache = (pl_module.iteration, samples, result)
+        return samples, result
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
         samples, result = self.evaluate(trainer, pl_module)

@@ -24,20 +24,13 @@ from torch.utils.data import Dataset, TensorDataset
 from torchdata.stateful_dataloader import StatefulDataLoader
 from torchvision import datasets, transforms
 
+from ganlab.data.shapes import check_declared_shape
+
 DOWNLOAD_TIMEOUT_S = 30
 
 
 class DatasetNotFoundError(FileNotFoundError):
     """A dataset's files are missing and could not be downloaded; the message says what to put where."""
-
-
-def check_shape(datamodule, declared) -> None:
-    """Configs declare ``shape`` so that networks can interpolate it; it must be what the data produces."""
-    if declared is not None and tuple(declared) != tuple(datamodule.sample_shape):
-        raise ValueError(
-            f"data.shape={list(declared)} does not match {datamodule.name} samples of shape "
-            f"{list(datamodule.sample_shape)}"
-        )
 
 
 def default_root() -> Path:
@@ -69,7 +62,7 @@ class ImageDataModule(pl.LightningDataModule):
         self.image_size = image_size or self.native_size
         self.download, self.train = download, train
         self.dataset: Dataset | None = None
-        check_shape(self, shape)
+        check_declared_shape(self, shape)
 
     @property
     def sample_shape(self) -> tuple[int, int, int]:

@@ -13,6 +13,8 @@ from torch.utils.data import TensorDataset
 from torchdata.stateful_dataloader import StatefulDataLoader
 from torchdata.stateful_dataloader.sampler import BatchSampler, RandomSampler
 
+from ganlab.data.shapes import check_declared_shape
+
 
 @dataclass(frozen=True)
 class Mixture:
@@ -75,8 +77,7 @@ class Toy2DDataModule(pl.LightningDataModule):
         self.pool_size = pool_size
         self.seed = seed
         self.dataset: TensorDataset | None = None
-        if shape is not None and tuple(shape) != self.sample_shape:
-            raise ValueError(f"data.shape={list(shape)} does not match 2-D samples of shape [2]")
+        check_declared_shape(self, shape)
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
