@@ -50,8 +50,24 @@ class GANModelSchema:
     discriminator: Any = MISSING
 
 
+@dataclass
+class BEGANModelSchema:
+    """Typed settings of ``BEGANModule`` (γ and λ_k live in ``loss=began``)."""
+
+    _target_: str = "ganlab.modules.BEGANModule"
+    latent_dim: int = 64
+    k_init: float = 0.0
+    scheduler_interval: str = "iteration"
+    max_iterations: int | None = None
+    noise_seed: int = 0
+    log_every_n_iterations: int | None = None
+    generator: Any = MISSING
+    discriminator: Any = MISSING
+
+
 def register_schemas() -> None:
     ConfigStore.instance().store(group="schema/model", name="gan", node=GANModelSchema)
+    ConfigStore.instance().store(group="schema/model", name="began", node=BEGANModelSchema)
 
 
 register_schemas()
@@ -78,6 +94,9 @@ RULES: Sequence[Rule] = (
     Rule("model.scheduler_interval", lambda v: v in ("iteration", "epoch"), "iteration, epoch"),
     Rule("model.grad_clip_g", lambda v: v is None or v > 0, "null or a number > 0"),
     Rule("model.grad_clip_d", lambda v: v is None or v > 0, "null or a number > 0"),
+    Rule("model.k_init", lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    Rule("loss.gamma", lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
+    Rule("loss.lambda_k", lambda v: v >= 0.0, "a number >= 0"),
     Rule("data.batch_size", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
 )
 
@@ -85,11 +104,14 @@ RULES: Sequence[Rule] = (
 def validate(cfg: DictConfig) -> None:
     """Range checks that types alone cannot express."""
     for rule in RULES:
-        value = OmegaConf.select(cfg, rule.key, default=None, throw_on_missing=False)
-        if OmegaConf.select(cfg, rule.key.rsplit(".", 1)[0]) is None:
+        parent_key, leaf = rule.key.rsplit(".", 1)
+        parent = OmegaConf.select(cfg, parent_key)
+        if not isinstance(parent, DictConfig) or leaf not in parent:
             continue
+        value = OmegaConf.select(cfg, rule.key, default=None, throw_on_missing=False)
         if not rule.check(value):
             raise ConfigError(f"{rule.key}={value!r} is invalid; accepted: {rule.accepted}")
+    _check_model_fits_loss(cfg)
     if cfg.get("model") is not None and "unroll_steps" in cfg.model:
         _check_optimizer_for_unrolling(cfg)
     checked_ckpt_path(cfg.get("ckpt_path"))
@@ -103,6 +125,19 @@ def checked_ckpt_path(ckpt_path) -> str | None:
     if not path.is_file():
         raise ConfigError(f"ckpt_path={ckpt_path} does not exist; accepted: the path of an existing .ckpt file")
     return str(path)
+
+
+def _check_model_fits_loss(cfg: DictConfig) -> None:
+    """BEGAN's autoencoder D and L1 losses only make sense together."""
+    model, loss = cfg.get("model"), cfg.get("loss")
+    if model is None or loss is None:
+        return
+    began_model = str(model.get("_target_", "")).endswith("BEGANModule")
+    began_loss = str(loss.get("_target_", "")).endswith("BEGANLoss")
+    if began_model and not began_loss:
+        raise ConfigError(f"loss={loss.get('name', '?')} does not fit model=began; accepted: loss=began")
+    if began_loss and not began_model:
+        raise ConfigError("loss=began needs BEGAN's autoencoder discriminator; accepted: model=began")
 
 
 def _check_optimizer_for_unrolling(cfg: DictConfig) -> None:

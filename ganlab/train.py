@@ -6,6 +6,7 @@ Entry points only compose and instantiate; everything else lives in the package.
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
@@ -22,19 +23,51 @@ def build(cfg: DictConfig):
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
     # live objects are bound after instantiation: Hydra would turn dataclass kwargs back into configs
-    module = instantiate(cfg.model, _partial_=True)(
-        loss=instantiate(cfg.loss),
-        optimizer_g=instantiate(cfg.optim.generator),
-        optimizer_d=instantiate(cfg.optim.discriminator),
-        scheduler_g=instantiate(cfg.optim.get("scheduler_g")),
-        scheduler_d=instantiate(cfg.optim.get("scheduler_d")),
-    )
+    with shape_errors_as_config_errors():
+        module = instantiate(cfg.model, _partial_=True)(
+            loss=instantiate(cfg.loss),
+            optimizer_g=instantiate(cfg.optim.generator),
+            optimizer_d=instantiate(cfg.optim.discriminator),
+            scheduler_g=instantiate(cfg.optim.get("scheduler_g")),
+            scheduler_d=instantiate(cfg.optim.get("scheduler_d")),
+        )
     check_shapes(datamodule, module)
+    check_labels(datamodule, module)
     module.run_config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     logger = instantiate(cfg.logger) if cfg.get("logger") else False
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger)
     return datamodule, module, trainer
+
+
+@contextmanager
+def shape_errors_as_config_errors():
+    """An architecture that cannot draw or read the data's images fails in one line, naming what it supports."""
+    from hydra.errors import InstantiationException
+
+    from ganlab.nets import ShapeError
+
+    try:
+        yield
+    except InstantiationException as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ShapeError):
+            raise ConfigError(f"{cause} (data shape from data.image_size / data=…)") from None
+        raise
+
+
+def check_labels(datamodule, module) -> None:
+    classes = getattr(module, "num_classes", None)
+    if not classes:
+        return
+    available = getattr(datamodule, "num_classes", None)
+    if available != classes:
+        name = getattr(datamodule, "name", "?")
+        raise ConfigError(
+            f"a conditional model for {classes} classes does not fit data={name} "
+            f"({'no class labels' if not available else f'{available} classes'}); "
+            "accepted: mnist, fashion_mnist, cifar10, digits"
+        )
 
 
 def check_shapes(datamodule, module) -> None:

@@ -133,7 +133,7 @@ def lookahead(
     params = {n: p.detach().requires_grad_(True) for n, p in named}
 
     def as_fn(current: dict[str, Tensor]) -> DiscriminatorFn:
-        return lambda x: functional_call(discriminator, {**current, **buffers}, (x,))
+        return lambda x, **kwargs: functional_call(discriminator, {**current, **buffers}, (x,), kwargs)
 
     for _ in range(steps):
         if not differentiable:

@@ -229,6 +229,7 @@ class CelebADataModule(ImageDataModule):
     name = "celeba"
     channels = 3
     native_size = 64
+    num_classes = None  # no class labels (attributes only)
 
     def transform(self) -> transforms.Compose:
         return transforms.Compose(

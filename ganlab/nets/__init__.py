@@ -1,5 +1,23 @@
 """Architectures only: plain nn.Modules, no training logic, no losses, no Lightning."""
 
+from ganlab.nets.base import Discriminator, Generator, ShapeError
+from ganlab.nets.began import BEGANAutoencoder, BEGANGenerator
+from ganlab.nets.conv import ConvDiscriminator, ConvGenerator
+from ganlab.nets.infogan import InfoGANDiscriminator, InfoGANGenerator
 from ganlab.nets.mlp import MLPDiscriminator, MLPGenerator
+from ganlab.nets.seed import M1Generator
 
-__all__ = ["MLPDiscriminator", "MLPGenerator"]
+__all__ = [
+    "BEGANAutoencoder",
+    "BEGANGenerator",
+    "ConvDiscriminator",
+    "ConvGenerator",
+    "Discriminator",
+    "Generator",
+    "InfoGANDiscriminator",
+    "InfoGANGenerator",
+    "M1Generator",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "ShapeError",
+]

@@ -1,0 +1,184 @@
+"""What every adversarial LightningModule shares (GAN, BEGAN): manual optimisation of a generator and a
+discriminator with their own optimizers and schedulers, a training length in iterations, an explicit
+iteration counter, a dedicated checkpointed noise RNG, sampling, and label handling for conditional nets.
+Subclasses write ``training_step`` only."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+
+
+def grad_norm(params) -> Tensor:
+    grads = [p.grad for p in params if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
+
+
+class AdversarialModule(pl.LightningModule):
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        optimizer_g: OptimizerFactory,
+        optimizer_d: OptimizerFactory,
+        latent_dim: int,
+        scheduler_g: Callable | None = None,
+        scheduler_d: Callable | None = None,
+        scheduler_interval: str = "iteration",
+        max_iterations: int | None = None,
+        noise_seed: int = 0,
+        log_every_n_iterations: int | None = None,
+    ):
+        super().__init__()
+        self.automatic_optimization = False
+        self.generator, self.discriminator = generator, discriminator
+        self.optimizer_factories = (optimizer_g, optimizer_d)
+        self.scheduler_factories = (scheduler_g, scheduler_d)
+        self.scheduler_interval = scheduler_interval
+        self.latent_dim = latent_dim
+        self.max_iterations = max_iterations
+        self.log_every_n_iterations = log_every_n_iterations
+        self.noise_seed = noise_seed
+        #: Dedicated RNG for latent noise, penalties' interpolation and unrolling; checkpointed.
+        self.noise = torch.Generator().manual_seed(noise_seed)
+        #: Completed training iterations (batches); unlike ``global_step`` it does not count optimizer steps.
+        self.iteration = 0
+        self._noise_restore: tuple[str, Tensor] | None = None
+        #: Plain-dict run configuration, stored in checkpoints (set by the entry point).
+        self.run_config: dict | None = None
+
+    # ----------------------------------------------------------------- conditioning
+    @property
+    def num_classes(self) -> int | None:
+        """Number of classes of a conditional generator (None: unconditional)."""
+        return getattr(self.generator, "num_classes", None) or None
+
+    def split_batch(self, batch) -> tuple[Tensor, Tensor | None]:
+        """(images, labels): labels only when the nets are conditional."""
+        if not isinstance(batch, list | tuple):
+            return batch, None
+        labels = batch[1] if self.num_classes and len(batch) > 1 else None
+        if self.num_classes and labels is None:
+            raise ValueError("a conditional GAN needs a labelled dataset (batches of (images, labels))")
+        return batch[0], labels
+
+    @staticmethod
+    def conditioned(net: Callable, labels: Tensor | None) -> Callable:
+        """``net`` with the labels bound (unchanged for unconditional nets)."""
+        if labels is None:
+            return net
+        return lambda x: net(x, labels=labels)
+
+    # ----------------------------------------------------------------- sampling
+    def sample_latent(self, n: int) -> Tensor:
+        return torch.randn(n, self.latent_dim, generator=self.noise, device=self.noise.device)
+
+    def balanced_labels(self, n: int) -> Tensor | None:
+        """0, 1, …, K−1, 0, 1, … for a conditional generator (None otherwise)."""
+        return torch.arange(n, device=self.device) % self.num_classes if self.num_classes else None
+
+    def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.generator(z) if labels is None else self.generator(z, labels)
+
+    @torch.no_grad()
+    def sample(self, n: int | None = None, z: Tensor | None = None, labels: Tensor | None = None) -> Tensor:
+        """Generator samples in eval mode (for metrics and plots); does not consume training noise when
+        ``z`` is given. A conditional generator without ``labels`` draws classes in turn."""
+        z = self.sample_latent(n) if z is None else z.to(self.device)
+        if labels is None:
+            labels = self.balanced_labels(z.shape[0])
+        was_training = self.generator.training
+        self.generator.eval()
+        out = self.generate(z, None if labels is None else labels.to(self.device))
+        self.generator.train(was_training)
+        return out
+
+    def _fake(self, n: int, labels: Tensor | None, with_graph: bool) -> Tensor:
+        with torch.set_grad_enabled(with_graph):
+            return self.generate(self.sample_latent(n), labels)
+
+    # ----------------------------------------------------------------- optimisation
+    def configure_optimizers(self):
+        opt_g = self.optimizer_factories[0](self.generator.parameters())
+        opt_d = self.optimizer_factories[1](self.discriminator.parameters())
+        configs = []
+        for opt, factory in zip((opt_g, opt_d), self.scheduler_factories, strict=True):
+            configs.append({"optimizer": opt, **({"lr_scheduler": factory(opt)} if factory else {})})
+        return configs
+
+    def should_log(self) -> bool:
+        """Whether the iteration being run logs its metrics."""
+        return (self.iteration + 1) % max(self.log_every_n_iterations or 1, 1) == 0
+
+    def end_iteration(self, metrics: dict[str, Tensor] | None, batch_size: int) -> None:
+        """Count the iteration, step per-iteration schedulers, log, and stop at ``max_iterations``."""
+        self.iteration += 1
+        if self.scheduler_interval == "iteration":
+            self._step_schedulers()
+        if metrics:
+            self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=batch_size)
+        if self.max_iterations is not None and self.iteration >= self.max_iterations:
+            self.trainer.should_stop = True
+
+    def on_fit_start(self) -> None:
+        if self.device.type == "cpu":
+            # lightning_fabric sets this at import (it avoids fork-poisoning CUDA in forked GPU workers); with a
+            # CUDA build of torch on a machine without GPU it makes every optimizer.step() dlopen NVML
+            # (≈ 0.13 ms per step, measured). A CPU fit has no CUDA to protect.
+            os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
+        if self.noise.device != self.device:
+            self.noise = torch.Generator(self.device).manual_seed(self.noise_seed)
+        if self._noise_restore is not None:
+            device_type, state = self._noise_restore
+            if device_type != self.device.type:
+                raise RuntimeError(
+                    f"checkpoint noise RNG was saved on {device_type}, this run is on {self.device.type}: "
+                    "exact resume needs the same device type"
+                )
+            self.noise.set_state(state)
+            self._noise_restore = None
+        if self.log_every_n_iterations is None:
+            self.log_every_n_iterations = self.trainer.log_every_n_steps
+
+    def on_train_start(self) -> None:
+        """With a length in iterations and no epoch limit, bound the epochs too (the progress bar shows it).
+        ``should_stop`` ends training at the exact iteration; the bound only has to be large enough."""
+        batches = self.trainer.num_training_batches
+        if self.max_iterations and self.trainer.max_epochs in (None, -1) and math.isfinite(batches) and batches > 0:
+            remaining = max(self.max_iterations - self.iteration, 0)
+            resumed_slack = 1 if self.iteration else 0  # a checkpoint may have been written mid-epoch
+            epochs = self.trainer.current_epoch + math.ceil(remaining / batches) + resumed_slack
+            self.trainer.fit_loop.max_epochs = max(epochs, 1)
+
+    def _step_schedulers(self) -> None:
+        schedulers = self.lr_schedulers()
+        if schedulers is None:
+            return
+        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
+            scheduler.step()
+
+    def on_train_epoch_end(self) -> None:
+        if self.scheduler_interval == "epoch":
+            self._step_schedulers()
+
+    # ----------------------------------------------------------------- checkpoints
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["ganlab"] = {
+            "iteration": self.iteration,
+            "noise_device": self.noise.device.type,
+            "noise_state": self.noise.get_state(),
+            "config": self.run_config,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint.get("ganlab", {})
+        self.iteration = int(state.get("iteration", 0))
+        if state.get("noise_state") is not None:
+            self._noise_restore = (state["noise_device"], state["noise_state"])

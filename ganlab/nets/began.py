@@ -1,0 +1,68 @@
+"""BEGAN's networks (Berthelot et al. 2017): an autoencoder discriminator and a generator shaped like its
+decoder. 3×3 convolutions with ELU, two per level; down-sampling by stride-2 convolutions with channels
+growing n, 2n, 3n, …; up-sampling by nearest neighbour; an ``hidden``-wide bottleneck.
+
+Levels halve the image until it is at most 8 wide (28 → 14 → 7, 32 → 16 → 8, 64 → … → 8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from ganlab.nets.base import Generator, require
+from ganlab.nets.conv import square
+
+
+def levels(size: int, name: str) -> tuple[int, int]:
+    """(number of ×2 levels, smallest size)."""
+    count = 0
+    while size > 8 and size % 2 == 0:
+        size, count = size // 2, count + 1
+    require(count >= 1 and size >= 4, f"{name} needs an image size that halves down to 4…8 (e.g. 28, 32, 64)")
+    return count, size
+
+
+def conv_elu(c_in: int, c_out: int, stride: int = 1) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, 3, stride, 1), nn.ELU()]
+
+
+def decoder(hidden: int, n: int, channels: int, count: int, start: int) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Linear(hidden, n * start * start), nn.Unflatten(1, (n, start, start))]
+    for _ in range(count):
+        layers += conv_elu(n, n) + conv_elu(n, n) + [nn.Upsample(scale_factor=2, mode="nearest")]
+    layers += conv_elu(n, n) + conv_elu(n, n) + [nn.Conv2d(n, channels, 3, 1, 1)]
+    return nn.Sequential(*layers)
+
+
+class BEGANGenerator(Generator):
+    def __init__(self, latent_dim: int, out_shape: Sequence[int], n: int = 64, **conditioning):
+        super().__init__(latent_dim, out_shape, **conditioning)
+        channels, size = square(self.out_shape, type(self).__name__)
+        count, start = levels(size, type(self).__name__)
+        self.net = nn.Sequential(decoder(self.input_dim, n, channels, count, start), nn.Tanh())
+
+    def decode(self, h: Tensor) -> Tensor:
+        return self.net(h)
+
+
+class BEGANAutoencoder(nn.Module):
+    """The discriminator: ``forward(x)`` returns the reconstruction of ``x``."""
+
+    def __init__(self, in_shape: Sequence[int], n: int = 64, hidden: int = 64):
+        super().__init__()
+        self.in_shape = tuple(in_shape)
+        channels, size = square(self.in_shape, type(self).__name__)
+        count, start = levels(size, type(self).__name__)
+        layers: list[nn.Module] = conv_elu(channels, n)
+        for level in range(count):
+            c = n * (level + 1)
+            layers += conv_elu(c, c) + conv_elu(c, c) + conv_elu(c, n * (level + 2), stride=2)
+        c = n * (count + 1)
+        layers += conv_elu(c, c) + conv_elu(c, c) + [nn.Flatten(), nn.Linear(c * start * start, hidden)]
+        self.encoder = nn.Sequential(*layers)
+        self.decoder = decoder(hidden, n, channels, count, start)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.decoder(self.encoder(x))

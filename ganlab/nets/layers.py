@@ -1,0 +1,88 @@
+"""Building blocks shared by the architectures: activations, normalisations, minibatch statistics layers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+ACTIVATIONS = {
+    "relu": lambda: nn.ReLU(),
+    "leaky_relu": lambda: nn.LeakyReLU(0.2),
+    "elu": lambda: nn.ELU(),
+    "tanh": lambda: nn.Tanh(),
+    "sigmoid": lambda: nn.Sigmoid(),
+    "identity": lambda: nn.Identity(),
+}
+
+NORMS = {
+    "batch": lambda c: nn.BatchNorm2d(c),
+    "instance": lambda c: nn.InstanceNorm2d(c, affine=True),
+    "layer": lambda c: nn.GroupNorm(1, c),  # LayerNorm over (C, H, W): the WGAN-GP critic's choice
+    "none": lambda c: nn.Identity(),
+}
+
+
+def activation(name: str) -> nn.Module:
+    try:
+        return ACTIVATIONS[name]()
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; accepted: {', '.join(ACTIVATIONS)}") from None
+
+
+def norm2d(name: str, channels: int) -> nn.Module:
+    try:
+        return NORMS[name](channels)
+    except KeyError:
+        raise ValueError(f"unknown norm {name!r}; accepted: {', '.join(NORMS)}") from None
+
+
+def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, act: str, dropout: float = 0.0) -> nn.Sequential:
+    """Linear → activation (→ dropout) per hidden width, then a final Linear to ``out_dim``."""
+    layers: list[nn.Module] = []
+    for width in hidden:
+        layers += [nn.Linear(in_dim, width), activation(act)]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        in_dim = width
+    layers.append(nn.Linear(in_dim, out_dim))
+    return nn.Sequential(*layers)
+
+
+class MinibatchDiscrimination(nn.Module):
+    """Salimans et al. (2016), §3.2: features f (B, A) → M = f·T reshaped (B, kernels, kernel_dim);
+    o(x_i)_b = Σ_{j≠i} exp(−‖M_{i,b} − M_{j,b}‖₁), appended to f. Output width A + kernels."""
+
+    def __init__(self, in_features: int, kernels: int = 100, kernel_dim: int = 5):
+        super().__init__()
+        self.kernels, self.kernel_dim = kernels, kernel_dim
+        self.T = nn.Parameter(torch.randn(in_features, kernels * kernel_dim) * 0.1)
+        self.out_features = in_features + kernels
+
+    def forward(self, f: Tensor) -> Tensor:
+        m = (f @ self.T).view(-1, self.kernels, self.kernel_dim)
+        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(-1)  # (B, B, kernels)
+        o = torch.exp(-l1).sum(1) - 1.0  # drop the j = i term (exp(0) = 1)
+        return torch.cat([f, o], dim=1)
+
+
+class MinibatchStd(nn.Module):
+    """Karras et al. (2018): the standard deviation of every feature over a group of samples, averaged
+    to one scalar per group and appended to each member's features. ``group_size=0`` uses the whole batch;
+    a batch that the group size does not divide falls back to the whole batch."""
+
+    def __init__(self, in_features: int, group_size: int = 4):
+        super().__init__()
+        self.group_size = group_size
+        self.out_features = in_features + 1
+
+    def forward(self, f: Tensor) -> Tensor:
+        b = f.shape[0]
+        g = self.group_size if 0 < self.group_size <= b and b % self.group_size == 0 else b
+        grouped = f.view(g, b // g, -1)  # sample i belongs to group i % (b // g)
+        std = (grouped.var(0, unbiased=False) + 1e-8).sqrt().mean(-1)  # (b // g,)
+        return torch.cat([f, std.repeat(g).unsqueeze(1)], dim=1)
+
+
+MINIBATCH_LAYERS = {"discrimination": MinibatchDiscrimination, "std": MinibatchStd}
