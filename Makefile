@@ -42,6 +42,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m experiments.bench.speed $(ARGS)
 	$(BIN)/python -m experiments.bench.modes $(ARGS)
+	$(BIN)/python -m experiments.bench.images $(ARGS)
 
 clean:
 	rm -rf outputs multirun lightning_logs wandb .pytest_cache experiments/bench/out

@@ -1,7 +1,15 @@
 """Lightning callbacks: evaluation, plots, run summaries."""
 
+from ganlab.callbacks.diagnostics import TrainingDiagnostics, plot_curves
 from ganlab.callbacks.mode_coverage import ModeCoverageCallback
 from ganlab.callbacks.run_summary import RunSummary, write_metrics_json
 from ganlab.callbacks.sample_grid import SampleGridCallback
 
-__all__ = ["ModeCoverageCallback", "RunSummary", "SampleGridCallback", "write_metrics_json"]
+__all__ = [
+    "ModeCoverageCallback",
+    "RunSummary",
+    "SampleGridCallback",
+    "TrainingDiagnostics",
+    "plot_curves",
+    "write_metrics_json",
+]

@@ -1,4 +1,5 @@
-"""A grid of generator samples from a fixed latent batch, every epoch and at the end of training."""
+"""A grid of generator samples from a fixed latent batch, every epoch and at the end of training; also sent to
+the logger as an image (W&B, TensorBoard) when it takes images."""
 
 from __future__ import annotations
 
@@ -6,35 +7,57 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from torchvision.utils import save_image
+from torchvision.utils import make_grid, save_image
+
+
+def log_image(trainer, key: str, grid: torch.Tensor, step: int) -> None:
+    """Send a (3, H, W) image in [0, 1] to every logger that takes images; others are skipped."""
+    for logger in trainer.loggers:
+        if hasattr(logger, "log_image"):  # WandbLogger
+            logger.log_image(key=key, images=[grid])
+        elif hasattr(getattr(logger, "experiment", None), "add_image"):  # TensorBoardLogger
+            logger.experiment.add_image(key, grid, global_step=step)
 
 
 class SampleGridCallback(pl.Callback):
     """Saves ``samples/grid_epochEEEE_iterIIIIIII.png`` and ``samples/grid_final.png``; images in [-1, 1] are
-    mapped to [0, 1] explicitly. The latent batch has its own seed, so training noise is not consumed."""
+    mapped to [0, 1] explicitly. The latent batch has its own seed, so training noise is not consumed.
+
+    For a conditional generator the grid has one row per class (``nrow`` samples each, the same z in every
+    column), so a row shows what G draws for that label."""
 
     def __init__(self, n_samples: int = 64, nrow: int = 8, run_dir: str | None = None, seed: int = 4321):
         self.n_samples, self.nrow, self.seed = n_samples, nrow, seed
         self.dir = Path(run_dir) / "samples" if run_dir else None
         self._cache: tuple[int, torch.Tensor] | None = None
 
+    def latents(self, pl_module) -> tuple[torch.Tensor, torch.Tensor | None]:
+        rng = torch.Generator().manual_seed(self.seed)
+        classes = getattr(pl_module, "num_classes", None)
+        if not classes:
+            return torch.randn(self.n_samples, pl_module.latent_dim, generator=rng), None
+        z = torch.randn(self.nrow, pl_module.latent_dim, generator=rng).repeat(classes, 1)
+        return z, torch.arange(classes).repeat_interleave(self.nrow)
+
     def images(self, pl_module) -> torch.Tensor:
         """The grid's images in [0, 1] at the current iteration (generated once per iteration)."""
         if self._cache is None or self._cache[0] != pl_module.iteration:
-            z = torch.randn(self.n_samples, pl_module.latent_dim, generator=torch.Generator().manual_seed(self.seed))
-            self._cache = (pl_module.iteration, ((pl_module.sample(z=z).float().cpu() + 1) / 2).clamp(0, 1))
+            z, labels = self.latents(pl_module)
+            samples = pl_module.sample(z=z, labels=labels).float().cpu()
+            self._cache = (pl_module.iteration, ((samples + 1) / 2).clamp(0, 1))
         return self._cache[1]
 
-    def save(self, pl_module, name: str) -> Path:
-        images = self.images(pl_module)
+    def save(self, trainer, pl_module, name: str) -> Path:
+        grid = make_grid(self.images(pl_module), nrow=self.nrow, padding=2)
         self.dir.mkdir(parents=True, exist_ok=True)
-        save_image(images, self.dir / name, nrow=self.nrow)
+        save_image(grid, self.dir / name)
+        log_image(trainer, "samples/grid", grid, pl_module.iteration)
         return self.dir / name
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         if self.dir is not None and trainer.is_global_zero:
-            self.save(pl_module, f"grid_epoch{trainer.current_epoch:04d}_iter{pl_module.iteration:07d}.png")
+            self.save(trainer, pl_module, f"grid_epoch{trainer.current_epoch:04d}_iter{pl_module.iteration:07d}.png")
 
     def on_fit_end(self, trainer, pl_module) -> None:
         if self.dir is not None and trainer.is_global_zero:
-            self.save(pl_module, "grid_final.png")
+            self.save(trainer, pl_module, "grid_final.png")

@@ -53,6 +53,8 @@ class AdversarialModule(pl.LightningModule):
         self._noise_restore: tuple[str, Tensor] | None = None
         #: Plain-dict run configuration, stored in checkpoints (set by the entry point).
         self.run_config: dict | None = None
+        #: (iteration, {name: value}) of the last logged iteration, for diagnostics callbacks.
+        self.last_logged: tuple[int, dict[str, float]] | None = None
 
     # ----------------------------------------------------------------- conditioning
     @property
@@ -124,6 +126,7 @@ class AdversarialModule(pl.LightningModule):
             self._step_schedulers()
         if metrics:
             self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=batch_size)
+            self.last_logged = (self.iteration, {k: float(v) for k, v in metrics.items()})
         if self.max_iterations is not None and self.iteration >= self.max_iterations:
             self.trainer.should_stop = True
 

@@ -1,0 +1,162 @@
+"""Image-GAN benchmark (issue #3): presets for one epoch of real MNIST on this machine's CPU.
+
+For each preset: ganlab (``build(cfg)`` → ``trainer.fit``, the code path of ``ganlab-train`` with its default
+image callbacks but no logger) vs a plain hand-written PyTorch loop on the same networks, losses, optimizers,
+look-ahead and data loader, over the same number of iterations. Reports seconds per epoch, iterations per
+second and the ratio plain/ganlab (1.0 = no framework overhead; both timed from the first batch, the whole
+``fit`` wall time is reported too), and copies the final sample grid of the
+ganlab run to ``experiments/figures/<preset>_1epoch.png``.
+
+    python -m experiments.bench.images [--presets mnist_dcgan mnist_seed] [--iterations N] [--data-root DIR]
+
+``--iterations`` shortens the epoch (default: a full epoch). Data root: ``--data-root``, else
+``$GANLAB_DATA_DIR``, else ../shared/data (real MNIST .gz files under MNIST/raw).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+
+from ganlab.config import CONF_DIR
+from ganlab.train import build
+from ganlab.unroll import lookahead
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = Path(__file__).parent / "out"
+FIGURES = ROOT / "experiments" / "figures"
+
+
+def compose_preset(preset: str, run_dir: Path, data_root: Path, iterations: int | None):
+    overrides = [
+        f"experiment={preset}",
+        f"paths.run_dir={run_dir}",
+        f"paths.data_root={data_root}",
+        "logger=none",
+        "trainer.enable_progress_bar=false",
+        "trainer.max_epochs=1",
+        f"model.max_iterations={iterations if iterations else 'null'}",
+        "data.download=false",
+    ]
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return compose("train", overrides=overrides)
+
+
+class LoopTimer(pl.Callback):
+    """From the first batch to the end of training: the epoch's batches plus its end-of-epoch callbacks
+    (sample grid, checkpoint), without the Trainer's start-up (the plain loop's timer starts at its first batch
+    too)."""
+
+    start: float | None = None
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        if self.start is None:
+            self.start = time.perf_counter()
+
+    def on_train_end(self, trainer, module):
+        self.elapsed = time.perf_counter() - self.start
+
+
+def ganlab_epoch(cfg) -> tuple[float, float, int]:
+    """(loop seconds, whole-fit seconds, iterations)."""
+    datamodule, module, trainer = build(cfg)
+    timer = LoopTimer()
+    trainer.callbacks.append(timer)
+    start = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule)
+    return timer.elapsed, time.perf_counter() - start, module.iteration
+
+
+def plain_epoch(cfg, iterations: int) -> float:
+    """The same algorithm as GANModule, written as the loop a researcher would write by hand."""
+    torch.manual_seed(cfg.seed)
+    datamodule = instantiate(cfg.data)
+    datamodule.setup("fit")
+    generator, discriminator = instantiate(cfg.model.generator), instantiate(cfg.model.discriminator)
+    loss = instantiate(cfg.loss)
+    opt_g = instantiate(cfg.optim.generator)(generator.parameters())
+    opt_d = instantiate(cfg.optim.discriminator)(discriminator.parameters())
+    m = cfg.model
+    noise = torch.Generator().manual_seed(0)
+    start = time.perf_counter()
+    for i, (real, _) in enumerate(datamodule.train_dataloader()):
+        if i == iterations:
+            break
+        n = real.shape[0]
+        for _ in range(m.d_steps):
+            with torch.no_grad():
+                fake = generator(torch.randn(n, m.latent_dim, generator=noise))
+            opt_d.zero_grad(set_to_none=True)
+            loss.discriminator(discriminator, real, fake, m.real_label, noise).total.backward()
+            opt_d.step()
+            if loss.constraint is not None:
+                loss.constraint.apply_(discriminator.parameters())
+        for _ in range(m.g_steps):
+            for p in discriminator.parameters():
+                p.requires_grad_(False)
+            fake = generator(torch.randn(n, m.latent_dim, generator=noise))
+            d_fn = discriminator
+            if m.unroll_steps:
+                detached = fake.detach()
+
+                def d_loss(fn, real=real, detached=detached):
+                    return loss.discriminator(fn, real, detached, m.real_label, noise).total
+
+                d_fn = lookahead(discriminator, opt_d, d_loss, m.unroll_steps, False, loss.constraint)
+            opt_g.zero_grad(set_to_none=True)
+            loss.generator(d_fn, fake)[0].backward()
+            opt_g.step()
+            for p in discriminator.parameters():
+                p.requires_grad_(True)
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=["mnist_dcgan", "mnist_seed"])
+    parser.add_argument("--iterations", type=int, default=None, help="iterations per run (default: one epoch)")
+    default_root = os.environ.get("GANLAB_DATA_DIR") or str(ROOT.parent / "shared" / "data")
+    parser.add_argument("--data-root", default=default_root)
+    args = parser.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data_root = Path(tmp) / "data"  # the shared data stays read-only: MNIST .gz files are unpacked here
+        (data_root / "MNIST").mkdir(parents=True)
+        (data_root / "MNIST" / "raw").symlink_to(Path(args.data_root).resolve() / "MNIST" / "raw")
+        for preset in args.presets:
+            run_dir = Path(tmp) / preset
+            cfg = compose_preset(preset, run_dir, data_root, args.iterations)
+            ganlab_s, fit_s, iterations = ganlab_epoch(cfg)
+            plain_s = plain_epoch(cfg, iterations)
+            shutil.copy(run_dir / "samples" / "grid_final.png", FIGURES / f"{preset}_1epoch.png")
+            row = {
+                "preset": preset,
+                "batch_size": cfg.data.batch_size,
+                "iterations": iterations,
+                "ganlab_s": round(ganlab_s, 2),
+                "ganlab_fit_s": round(fit_s, 2),
+                "plain_s": round(plain_s, 2),
+                "ganlab_it_per_s": round(iterations / ganlab_s, 2),
+                "plain_it_per_s": round(iterations / plain_s, 2),
+                "ratio_plain_over_ganlab": round(plain_s / ganlab_s, 3),
+                "threads": torch.get_num_threads(),
+            }
+            results.append(row)
+            print(json.dumps(row), flush=True)
+    (OUT / "images.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
