@@ -59,17 +59,19 @@ class AdversarialModule(pl.LightningModule):
     # ----------------------------------------------------------------- conditioning
     @property
     def num_classes(self) -> int | None:
-        """Number of classes of a conditional generator (None: unconditional)."""
-        return getattr(self.generator, "num_classes", None) or None
+        """Number of classes when G or D is conditional (None: unconditional)."""
+        for net in (self.generator, self.discriminator):
+            if getattr(net, "num_classes", None):
+                return net.num_classes
+        return None
 
     def split_batch(self, batch) -> tuple[Tensor, Tensor | None]:
         """(images, labels): labels only when the nets are conditional."""
-        if not isinstance(batch, list | tuple):
-            return batch, None
-        labels = batch[1] if self.num_classes and len(batch) > 1 else None
+        images = batch[0] if isinstance(batch, list | tuple) else batch
+        labels = batch[1] if self.num_classes and isinstance(batch, list | tuple) and len(batch) > 1 else None
         if self.num_classes and labels is None:
             raise ValueError("a conditional GAN needs a labelled dataset (batches of (images, labels))")
-        return batch[0], labels
+        return images, labels
 
     @staticmethod
     def conditioned(net: Callable, labels: Tensor | None) -> Callable:
@@ -87,7 +89,10 @@ class AdversarialModule(pl.LightningModule):
         return torch.arange(n, device=self.device) % self.num_classes if self.num_classes else None
 
     def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        return self.generator(z) if labels is None else self.generator(z, labels)
+        """G(z), with the labels when G itself is conditional (a conditional D may judge an unconditional G)."""
+        if labels is None or not getattr(self.generator, "num_classes", None):
+            return self.generator(z)
+        return self.generator(z, labels)
 
     @torch.no_grad()
     def sample(self, n: int | None = None, z: Tensor | None = None, labels: Tensor | None = None) -> Tensor:

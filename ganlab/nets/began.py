@@ -17,10 +17,13 @@ from ganlab.nets.conv import square
 
 def levels(size: int, name: str) -> tuple[int, int]:
     """(number of ×2 levels, smallest size)."""
-    count = 0
+    original, count = size, 0
     while size > 8 and size % 2 == 0:
         size, count = size // 2, count + 1
-    require(count >= 1 and size >= 4, f"{name} needs an image size that halves down to 4…8 (e.g. 28, 32, 64)")
+    require(
+        count >= 1 and 4 <= size <= 8,
+        f"{name} needs an image size s·2ⁿ with 4 ≤ s ≤ 8 and n ≥ 1, got {original}; e.g. 28, 32, 64",
+    )
     return count, size
 
 
