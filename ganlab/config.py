@@ -303,6 +303,8 @@ def preflight(argv: Sequence[str]) -> list[str]:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    from ganlab.fit_checks import check_networks_fit_data
+
     argv = translate_aliases(argv)
     args = split_argv(argv)
     if args.passthrough:
@@ -321,5 +323,6 @@ def preflight(argv: Sequence[str]) -> list[str]:
             except Exception as exc:
                 raise ConfigError(_unknown_key_message(args.config_name, combo, exc) or _one_line(exc)) from None
             validate(cfg)
+            check_networks_fit_data(cfg)
     GlobalHydra.instance().clear()
     return argv

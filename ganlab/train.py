@@ -6,13 +6,13 @@ Entry points only compose and instantiate; everything else lives in the package.
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.config import CONF_DIR, PRIMARY, ConfigError, checked_ckpt_path, preflight
+from ganlab.fit_checks import check_fit, shape_errors_as_config_errors
 
 
 def build(cfg: DictConfig):
@@ -31,58 +31,12 @@ def build(cfg: DictConfig):
             scheduler_g=instantiate(cfg.optim.get("scheduler_g")),
             scheduler_d=instantiate(cfg.optim.get("scheduler_d")),
         )
-    check_shapes(datamodule, module)
-    check_labels(datamodule, module)
+    check_fit(datamodule, module.generator, module.discriminator)
     module.run_config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     logger = instantiate(cfg.logger) if cfg.get("logger") else False
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger)
     return datamodule, module, trainer
-
-
-@contextmanager
-def shape_errors_as_config_errors():
-    """An architecture that cannot draw or read the data's images fails in one line, naming what it supports."""
-    from hydra.errors import InstantiationException
-
-    from ganlab.nets import ShapeError
-
-    try:
-        yield
-    except InstantiationException as exc:
-        cause = exc.__cause__
-        if isinstance(cause, ShapeError):
-            raise ConfigError(f"{cause} (data shape from data.image_size / data=…)") from None
-        raise
-
-
-def check_labels(datamodule, module) -> None:
-    classes = getattr(module, "num_classes", None)
-    if not classes:
-        return
-    available = getattr(datamodule, "num_classes", None)
-    if available != classes:
-        name = getattr(datamodule, "name", "?")
-        raise ConfigError(
-            f"a conditional model for {classes} classes does not fit data={name} "
-            f"({'no class labels' if not available else f'{available} classes'}); "
-            "accepted: mnist, fashion_mnist, cifar10, digits"
-        )
-
-
-def check_shapes(datamodule, module) -> None:
-    """Fail at start-up, in one line, when the networks do not fit the data."""
-    expected = getattr(datamodule, "sample_shape", None)
-    for key, net, attr in (
-        ("generator", module.generator, "out_shape"),
-        ("discriminator", module.discriminator, "in_shape"),
-    ):
-        actual = getattr(net, attr, None)
-        if expected is not None and actual is not None and tuple(actual) != tuple(expected):
-            raise ConfigError(
-                f"model.{key}.{attr}={list(actual)} does not fit data={getattr(datamodule, 'name', '?')} "
-                f"(samples of shape {list(expected)}); accepted: {list(expected)}"
-            )
 
 
 def run(cfg: DictConfig) -> dict:

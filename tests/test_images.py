@@ -1,14 +1,11 @@
 """Image DataModules on files written here in the real formats, and on real MNIST when ../shared/data has it."""
 
-import gzip
 import pickle
-import struct
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
+from datafiles import write_celeba_jpegs, write_cifar10, write_idx
 
 from ganlab.data import (
     CelebADataModule,
@@ -21,26 +18,6 @@ from ganlab.data import (
 
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "MNIST" / "raw"
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-
-
-def write_idx(folder: Path, n: int, seed: int = 0, gz: bool = False) -> np.ndarray:
-    """The four IDX files of the MNIST format (big-endian magic 2051 images / 2049 labels)."""
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
-    labels = rng.integers(0, 10, n, dtype=np.uint8)
-    for prefix in ("train", "t10k"):
-        payloads = {
-            f"{prefix}-images-idx3-ubyte": struct.pack(">IIII", 2051, n, 28, 28) + images.tobytes(),
-            f"{prefix}-labels-idx1-ubyte": struct.pack(">II", 2049, n) + labels.tobytes(),
-        }
-        for name, data in payloads.items():
-            if gz:
-                with gzip.open(folder / f"{name}.gz", "wb") as f:
-                    f.write(data)
-            else:
-                (folder / name).write_bytes(data)
-    return images
 
 
 def first_batch(dm):
@@ -122,13 +99,7 @@ def test_download_failure_offline_is_one_line(tmp_path, monkeypatch):
 
 
 def test_cifar10_python_pickles(tmp_path):
-    folder = tmp_path / "cifar-10-batches-py"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), "labels": list(range(4))}
-        with open(folder / name, "wb") as f:
-            pickle.dump(batch, f)
+    folder = write_cifar10(tmp_path, per_batch=4)
     with open(folder / "data_batch_1", "rb") as f:
         first = pickle.load(f)["data"][0]
     dm = CIFAR10DataModule(root=tmp_path, batch_size=4, download=False)
@@ -144,10 +115,7 @@ def test_cifar10_python_pickles(tmp_path):
 
 @pytest.mark.parametrize("layout", ["celeba/img_align_celeba", "img_align_celeba"])
 def test_celeba_jpeg_folders_are_cropped_to_64(tmp_path, layout):
-    folder = tmp_path / layout
-    folder.mkdir(parents=True)
-    for i in range(3):
-        Image.fromarray(np.full((218, 178, 3), 40 * i, dtype=np.uint8)).save(folder / f"{i:06d}.jpg")
+    write_celeba_jpegs(tmp_path / layout, 3)
     x, _ = first_batch(CelebADataModule(root=tmp_path, batch_size=3, download=False))
     assert x.shape == (3, 3, 64, 64)
     assert_unit_range(x)

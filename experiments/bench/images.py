@@ -132,9 +132,11 @@ def main(argv=None) -> None:
     FIGURES.mkdir(parents=True, exist_ok=True)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        data_root = Path(tmp) / "data"  # the shared data stays read-only: MNIST .gz files are unpacked here
-        (data_root / "MNIST").mkdir(parents=True)
-        (data_root / "MNIST" / "raw").symlink_to(Path(args.data_root).resolve() / "MNIST" / "raw")
+        data_root = Path(tmp) / "data"  # links to the .gz files only: they are unpacked here, never in the source
+        raw = data_root / "MNIST" / "raw"
+        raw.mkdir(parents=True)
+        for gz in (Path(args.data_root).resolve() / "MNIST" / "raw").glob("*.gz"):
+            (raw / gz.name).symlink_to(gz)
         for preset in args.presets:
             run_dir = Path(tmp) / preset
             cfg = compose_preset(preset, run_dir, data_root, args.iterations)

@@ -52,13 +52,10 @@ class ModeCoverageCallback(pl.Callback):
 
     def setup(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
         from ganlab.config import ConfigError
+        from ganlab.fit_checks import mode_coverage_message
 
         if not hasattr(trainer.datamodule, "mixture"):
-            name = getattr(trainer.datamodule, "name", type(trainer.datamodule).__name__)
-            raise ConfigError(
-                f"callbacks.mode_coverage needs a 2-D mixture but data={name}; accepted: data=ring|grid, or "
-                "callbacks=images (or callbacks.mode_coverage=null) for image data"
-            )
+            raise ConfigError(mode_coverage_message(trainer.datamodule))
 
     def evaluate(self, trainer: pl.Trainer, pl_module) -> tuple[torch.Tensor, ModeCoverage]:
         """Samples and coverage at the current iteration (computed once: fit end reuses the last epoch's)."""

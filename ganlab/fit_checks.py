@@ -1,0 +1,72 @@
+"""Do the networks fit the data? Checked by ``preflight`` (networks built on the meta device: no memory, no
+compute, before any run directory exists) and again by ``build`` on the real objects."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from ganlab.config import ConfigError
+
+LABELLED = "mnist, fashion_mnist, cifar10, digits"
+
+
+@contextmanager
+def shape_errors_as_config_errors():
+    """An architecture that cannot draw or read the data's images fails in one line, naming what it supports."""
+    from hydra.errors import InstantiationException
+
+    from ganlab.nets import ShapeError
+
+    try:
+        yield
+    except InstantiationException as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ShapeError):
+            raise ConfigError(f"{cause} (data shape from data.image_size / data=…)") from None
+        raise
+
+
+def mode_coverage_message(datamodule) -> str:
+    name = getattr(datamodule, "name", type(datamodule).__name__)
+    return (
+        f"callbacks.mode_coverage needs a 2-D mixture but data={name}; accepted: data=ring|grid, or "
+        "callbacks=images (or callbacks.mode_coverage=null) for image data"
+    )
+
+
+def check_fit(datamodule, generator, discriminator) -> None:
+    """Declared sample shapes and class labels of the data vs the networks' ``out_shape``/``in_shape`` and
+    ``num_classes``."""
+    expected = getattr(datamodule, "sample_shape", None)
+    for key, net, attr in (("generator", generator, "out_shape"), ("discriminator", discriminator, "in_shape")):
+        actual = getattr(net, attr, None)
+        if expected is not None and actual is not None and tuple(actual) != tuple(expected):
+            raise ConfigError(
+                f"model.{key}.{attr}={list(actual)} does not fit data={getattr(datamodule, 'name', '?')} "
+                f"(samples of shape {list(expected)}); accepted: {list(expected)}"
+            )
+    classes = getattr(generator, "num_classes", None) or getattr(discriminator, "num_classes", None)
+    available = getattr(datamodule, "num_classes", None)
+    if classes and available != classes:
+        name = getattr(datamodule, "name", "?")
+        raise ConfigError(
+            f"a conditional model for {classes} classes does not fit data={name} "
+            f"({'no class labels' if not available else f'{available} classes'}); accepted: {LABELLED}"
+        )
+
+
+def check_networks_fit_data(cfg) -> None:
+    """Build the data module (constructors do not touch files) and both networks on the meta device."""
+    import torch
+    from hydra.utils import instantiate
+
+    if cfg.get("data") is None or cfg.get("model") is None or "generator" not in cfg.model:
+        return
+    datamodule = instantiate(cfg.data)
+    callbacks = cfg.get("callbacks") or {}
+    if callbacks.get("mode_coverage") is not None and not hasattr(datamodule, "mixture"):
+        raise ConfigError(mode_coverage_message(datamodule))
+    with shape_errors_as_config_errors(), torch.device("meta"):
+        generator = instantiate(cfg.model.generator)
+        discriminator = instantiate(cfg.model.discriminator)
+    check_fit(datamodule, generator, discriminator)
