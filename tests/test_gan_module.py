@@ -15,7 +15,8 @@ from ganlab.data import Toy2DDataModule
 from ganlab.modules import GANModule
 from ganlab.nets import MLPDiscriminator, MLPGenerator
 
-LOSSES = sorted(p.stem for p in (Path(CONF_DIR) / "loss").glob("*.yaml"))
+# every adversarial loss of GANModule (loss=began belongs to BEGANModule: tests/test_began.py)
+LOSSES = sorted(p.stem for p in (Path(CONF_DIR) / "loss").glob("*.yaml") if "BEGANLoss" not in p.read_text())
 MODES = [(0, "first_order"), (2, "first_order"), (2, "second_order")]
 
 

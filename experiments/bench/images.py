@@ -5,9 +5,10 @@ image callbacks but no logger) vs a plain hand-written PyTorch loop on the same 
 look-ahead and data loader, over the same number of iterations. Reports seconds per epoch, iterations per
 second and the ratio plain/ganlab (1.0 = no framework overhead; both timed from the first batch, the whole
 ``fit`` wall time is reported too), and copies the final sample grid of the
-ganlab run to ``experiments/figures/<preset>_1epoch.png``.
+ganlab run to ``experiments/figures/<preset>_1epoch.png`` (full-epoch runs only).
 
-    python -m experiments.bench.images [--presets mnist_dcgan mnist_seed] [--iterations N] [--data-root DIR]
+    python -m experiments.bench.images [--presets mnist_dcgan mnist_seed] [--iterations N] [--repeats R]
+                                       [--data-root DIR]
 
 ``--iterations`` shortens the epoch (default: a full epoch). Data root: ``--data-root``, else
 ``$GANLAB_DATA_DIR``, else ../shared/data (real MNIST .gz files under MNIST/raw).
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -77,8 +79,9 @@ def ganlab_epoch(cfg) -> tuple[float, float, int]:
     return timer.elapsed, time.perf_counter() - start, module.iteration
 
 
-def plain_epoch(cfg, iterations: int) -> float:
-    """The same algorithm as GANModule, written as the loop a researcher would write by hand."""
+def plain_epoch(cfg, iterations: int | None) -> tuple[float, int]:
+    """The same algorithm as GANModule, written as the loop a researcher would write by hand: (seconds,
+    iterations) over ``iterations`` batches or the whole epoch."""
     torch.manual_seed(cfg.seed)
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")
@@ -89,9 +92,11 @@ def plain_epoch(cfg, iterations: int) -> float:
     m = cfg.model
     noise = torch.Generator().manual_seed(0)
     start = time.perf_counter()
-    for i, (real, _) in enumerate(datamodule.train_dataloader()):
-        if i == iterations:
+    count = 0
+    for real, _ in datamodule.train_dataloader():
+        if count == iterations:
             break
+        count += 1
         n = real.shape[0]
         for _ in range(m.d_steps):
             with torch.no_grad():
@@ -118,13 +123,14 @@ def plain_epoch(cfg, iterations: int) -> float:
             opt_g.step()
             for p in discriminator.parameters():
                 p.requires_grad_(True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, count
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", nargs="+", default=["mnist_dcgan", "mnist_seed"])
     parser.add_argument("--iterations", type=int, default=None, help="iterations per run (default: one epoch)")
+    parser.add_argument("--repeats", type=int, default=1, help="ganlab/plain pairs, in alternating order")
     default_root = os.environ.get("GANLAB_DATA_DIR") or str(ROOT.parent / "shared" / "data")
     parser.add_argument("--data-root", default=default_root)
     args = parser.parse_args(argv)
@@ -138,25 +144,44 @@ def main(argv=None) -> None:
         for gz in (Path(args.data_root).resolve() / "MNIST" / "raw").glob("*.gz"):
             (raw / gz.name).symlink_to(gz)
         for preset in args.presets:
-            run_dir = Path(tmp) / preset
-            cfg = compose_preset(preset, run_dir, data_root, args.iterations)
-            ganlab_s, fit_s, iterations = ganlab_epoch(cfg)
-            plain_s = plain_epoch(cfg, iterations)
-            shutil.copy(run_dir / "samples" / "grid_final.png", FIGURES / f"{preset}_1epoch.png")
-            row = {
+            rows = []
+            for repeat in range(args.repeats):
+                run_dir = Path(tmp) / f"{preset}-{repeat}"
+                cfg = compose_preset(preset, run_dir, data_root, args.iterations)
+                timed = {}
+                # alternate the order (ganlab first, then plain first, …): this VM's speed drifts between runs
+                for which in ("ganlab", "plain") if repeat % 2 == 0 else ("plain", "ganlab"):
+                    if which == "ganlab":
+                        timed["ganlab_s"], timed["ganlab_fit_s"], iterations = ganlab_epoch(cfg)
+                        if repeat == 0 and args.iterations is None:  # the figure shows one full epoch
+                            shutil.copy(run_dir / "samples" / "grid_final.png", FIGURES / f"{preset}_1epoch.png")
+                    else:
+                        timed["plain_s"], plain_iterations = plain_epoch(cfg, args.iterations)
+                assert plain_iterations == iterations, (plain_iterations, iterations)
+                row = {
+                    "preset": preset,
+                    "repeat": repeat,
+                    "batch_size": cfg.data.batch_size,
+                    "iterations": iterations,
+                    **{k: round(v, 2) for k, v in timed.items()},
+                    "ganlab_it_per_s": round(iterations / timed["ganlab_s"], 2),
+                    "plain_it_per_s": round(iterations / timed["plain_s"], 2),
+                    "ratio_plain_over_ganlab": round(timed["plain_s"] / timed["ganlab_s"], 3),
+                    "threads": torch.get_num_threads(),
+                }
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+            ratios = sorted(r["ratio_plain_over_ganlab"] for r in rows)
+            summary = {
                 "preset": preset,
-                "batch_size": cfg.data.batch_size,
-                "iterations": iterations,
-                "ganlab_s": round(ganlab_s, 2),
-                "ganlab_fit_s": round(fit_s, 2),
-                "plain_s": round(plain_s, 2),
-                "ganlab_it_per_s": round(iterations / ganlab_s, 2),
-                "plain_it_per_s": round(iterations / plain_s, 2),
-                "ratio_plain_over_ganlab": round(plain_s / ganlab_s, 3),
-                "threads": torch.get_num_threads(),
+                "ratio_median": round(statistics.median(ratios), 3),
+                "ratio_range": [ratios[0], ratios[-1]],
+                "ganlab_s_per_epoch_median": statistics.median(r["ganlab_s"] for r in rows)
+                if not args.iterations
+                else None,
             }
-            results.append(row)
-            print(json.dumps(row), flush=True)
+            print(json.dumps(summary), flush=True)
+            results.append({"summary": summary, "runs": rows})
     (OUT / "images.json").write_text(json.dumps(results, indent=2) + "\n")
 
 

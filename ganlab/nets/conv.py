@@ -8,6 +8,9 @@ G: z (as 1×1) → ConvT(k=s₀) → widths[0] @ s₀ → [ConvT(4, 2, 1) → no
    → ConvT(4, 2, 1) → channels @ size → tanh;  s₀ = size / 2^len(widths) (4 for 32/64, 7 for 28).
 D: [Conv(4, 2, 1) → norm → act (→ dropout)] per width → features (widths[-1] · s₀ · s₀)
    → head Linear → logit. The head is the tables' final "Conv k=s₀, pad 0" written as the Linear it equals.
+
+The Princeton tables are garbled in places (rows that say "stride 1" while the activation size halves, a
+"128×32×32" kernel); ganlab follows their activation sizes, which are consistent, with 4×4 stride-2 layers.
 """
 
 from __future__ import annotations
