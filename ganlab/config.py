@@ -30,18 +30,10 @@ class ConfigError(ValueError):
 
 
 @dataclass
-class GANModelSchema:
-    """Typed engine settings of ``GANModule`` (networks are free-form ``_target_`` nodes)."""
+class AdversarialModelSchema:
+    """Settings every adversarial module shares (networks are free-form ``_target_`` nodes)."""
 
-    _target_: str = "ganlab.modules.GANModule"
     latent_dim: int = 256
-    d_steps: int = 1
-    g_steps: int = 1
-    unroll_steps: int = 0
-    unroll_mode: UnrollMode = UnrollMode.first_order
-    real_label: float = 1.0
-    grad_clip_g: float | None = None
-    grad_clip_d: float | None = None
     scheduler_interval: str = "iteration"
     max_iterations: int | None = None
     noise_seed: int = 0
@@ -51,18 +43,26 @@ class GANModelSchema:
 
 
 @dataclass
-class BEGANModelSchema:
+class GANModelSchema(AdversarialModelSchema):
+    """Typed engine settings of ``GANModule``."""
+
+    _target_: str = "ganlab.modules.GANModule"
+    d_steps: int = 1
+    g_steps: int = 1
+    unroll_steps: int = 0
+    unroll_mode: UnrollMode = UnrollMode.first_order
+    real_label: float = 1.0
+    grad_clip_g: float | None = None
+    grad_clip_d: float | None = None
+
+
+@dataclass
+class BEGANModelSchema(AdversarialModelSchema):
     """Typed settings of ``BEGANModule`` (γ and λ_k live in ``loss=began``)."""
 
     _target_: str = "ganlab.modules.BEGANModule"
     latent_dim: int = 64
     k_init: float = 0.0
-    scheduler_interval: str = "iteration"
-    max_iterations: int | None = None
-    noise_seed: int = 0
-    log_every_n_iterations: int | None = None
-    generator: Any = MISSING
-    discriminator: Any = MISSING
 
 
 def register_schemas() -> None:

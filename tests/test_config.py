@@ -13,7 +13,8 @@ from ganlab import losses, penalties
 from ganlab.config import CONF_DIR, ConfigError, preflight, translate_aliases, validate
 
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
-LOSSES = sorted(p.stem for p in (CONF_DIR / "loss").glob("*.yaml"))
+# GANModule's losses; loss=began goes with model=began only (test_began_loss_needs_the_began_model)
+LOSSES = sorted(p.stem for p in (CONF_DIR / "loss").glob("*.yaml") if "BEGANLoss" not in p.read_text())
 
 
 @pytest.fixture
@@ -47,6 +48,15 @@ def test_loss_option_instantiates(hydra_conf, name):
     assert isinstance(loss, losses.GANLoss)
     assert isinstance(loss.objective, losses.Objective)
     assert loss.name
+
+
+def test_began_loss_needs_the_began_model(hydra_conf):
+    cfg = compose("train", overrides=["experiment=mnist_began"])
+    validate(cfg)
+    loss = instantiate(cfg.loss)
+    assert isinstance(loss, losses.BEGANLoss) and (loss.gamma, loss.lambda_k) == (0.5, 0.001)
+    with pytest.raises(ConfigError, match="loss=began needs BEGAN's autoencoder discriminator; accepted: model=began"):
+        validate(compose("train", overrides=["loss=began"]))
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,6 @@ k_t is a buffer, so it is checkpointed and restored with the weights.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import Tensor, nn
 
@@ -26,17 +24,10 @@ class BEGANModule(AdversarialModule):
         optimizer_d: OptimizerFactory,
         latent_dim: int,
         k_init: float = 0.0,
-        scheduler_g: Callable | None = None,
-        scheduler_d: Callable | None = None,
-        scheduler_interval: str = "iteration",
-        max_iterations: int | None = None,
-        noise_seed: int = 0,
-        log_every_n_iterations: int | None = None,
+        **common,
     ):
-        super().__init__(
-            generator, discriminator, optimizer_g, optimizer_d, latent_dim, scheduler_g, scheduler_d,
-            scheduler_interval, max_iterations, noise_seed, log_every_n_iterations,
-        )  # fmt: skip
+        """``common``: AdversarialModule's options (schedulers, max_iterations, noise_seed, …)."""
+        super().__init__(generator, discriminator, optimizer_g, optimizer_d, latent_dim, **common)
         if not isinstance(loss, BEGANLoss):
             raise TypeError(f"BEGANModule needs a BEGANLoss (loss=began), got {type(loss).__name__}")
         self.loss = loss

@@ -12,7 +12,6 @@ nets (``num_classes``) get the batch's labels bound to G and D; fakes are drawn 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import Enum
 
 from torch import Tensor, nn
@@ -43,17 +42,11 @@ class GANModule(AdversarialModule):
         real_label: float = 1.0,
         grad_clip_g: float | None = None,
         grad_clip_d: float | None = None,
-        scheduler_g: Callable | None = None,
-        scheduler_d: Callable | None = None,
-        scheduler_interval: str = "iteration",
-        max_iterations: int | None = None,
-        noise_seed: int = 0,
-        log_every_n_iterations: int | None = None,
+        **common,
     ):
-        super().__init__(
-            generator, discriminator, optimizer_g, optimizer_d, latent_dim, scheduler_g, scheduler_d,
-            scheduler_interval, max_iterations, noise_seed, log_every_n_iterations,
-        )  # fmt: skip
+        """``common``: AdversarialModule's options (scheduler_g/_d, scheduler_interval, max_iterations,
+        noise_seed, log_every_n_iterations)."""
+        super().__init__(generator, discriminator, optimizer_g, optimizer_d, latent_dim, **common)
         self.loss = loss
         self.d_steps, self.g_steps = d_steps, g_steps
         self.unroll_steps, self.unroll_mode = unroll_steps, UnrollMode(unroll_mode)

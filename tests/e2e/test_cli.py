@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
+from clirun import run_ganlab_train
 from omegaconf import OmegaConf
 
-SCRIPT = Path(sys.executable).parent / "ganlab-train"
 TIMEOUT_S = 240
 TINY = [
     "data.iterations_per_epoch=20",
@@ -31,15 +28,7 @@ class Result:
 
 
 def ganlab_train(args: list[str], cwd: Path) -> Result:
-    env = {
-        **os.environ,
-        "GANLAB_OUTPUT_DIR": str(cwd / "outputs"),
-        "GANLAB_MULTIRUN_DIR": str(cwd / "multirun"),
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "WANDB_MODE": "offline",
-    }
-    proc = subprocess.run([str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    proc = run_ganlab_train(args, cwd, TIMEOUT_S)
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 

@@ -7,29 +7,22 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
+from clirun import run_ganlab_train
+from datafiles import write_celeba_jpegs, write_cifar10, write_mnist
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from PIL import Image
+from test_train_build import TINY as TOY_TINY
 
 from ganlab.config import CONF_DIR
 from ganlab.train import build
-
-TESTS_DIR = Path(__file__).resolve().parents[1]
-if str(TESTS_DIR) not in sys.path:  # pytest puts only tests/e2e on the path for this file
-    sys.path.insert(0, str(TESTS_DIR))
-
-from datafiles import write_celeba_jpegs, write_cifar10, write_mnist  # noqa: E402
-from test_train_build import TINY as TOY_TINY  # noqa: E402
 
 PRESETS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 #: Presets with class-conditional nets, and their number of classes.
@@ -37,9 +30,8 @@ CONDITIONAL = {"mnist_cgan": 10, "cifar10_cgan": 10}
 IMAGE_BATCH = 4  # small (CelebA's 64×64 nets stay cheap) but a real batch for BatchNorm and minibatch layers
 FAST = ["+trainer.fast_dev_run=true", "logger=none", "trainer.enable_progress_bar=false"]
 
-SCRIPT = Path(sys.executable).parent / "ganlab-train"
 TIMEOUT_S = 300
-SHARED_MNIST = TESTS_DIR.parents[1] / "shared" / "data" / "MNIST" / "raw"
+SHARED_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "MNIST" / "raw"
 MNIST_GZ = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
@@ -193,17 +185,7 @@ class Result:
 
 
 def ganlab_train(args: list[str], cwd: Path, data_root: Path) -> Result:
-    cwd.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "GANLAB_DATA_DIR": str(data_root),
-        "GANLAB_OUTPUT_DIR": str(cwd / "outputs"),
-        "GANLAB_MULTIRUN_DIR": str(cwd / "multirun"),
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "WANDB_MODE": "offline",
-    }
-    proc = subprocess.run([str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    proc = run_ganlab_train(args, cwd, TIMEOUT_S, GANLAB_DATA_DIR=str(data_root))
     return Result(proc.returncode, proc.stdout, proc.stderr, cwd / "outputs")
 
 

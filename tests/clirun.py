@@ -1,0 +1,24 @@
+"""Run the real ``ganlab-train`` console script in a subprocess with outputs under ``cwd`` (tests/e2e)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(sys.executable).parent / "ganlab-train"
+
+
+def run_ganlab_train(args: list[str], cwd: Path, timeout: float, **env) -> subprocess.CompletedProcess:
+    cwd.mkdir(parents=True, exist_ok=True)
+    full_env = {
+        **os.environ,
+        "GANLAB_OUTPUT_DIR": str(cwd / "outputs"),
+        "GANLAB_MULTIRUN_DIR": str(cwd / "multirun"),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "WANDB_MODE": "offline",
+        **env,
+    }
+    return subprocess.run([str(SCRIPT), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
