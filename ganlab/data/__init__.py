@@ -9,6 +9,7 @@ from ganlab.data.images import (
     ImageDataModule,
     MNISTDataModule,
 )
+from ganlab.data.stacked_mnist import StackedMNIST, StackedMNISTDataModule, stacked_label
 from ganlab.data.toy2d import Mixture, Toy2DDataModule, grid_mixture, ring_mixture
 
 __all__ = [
@@ -20,7 +21,10 @@ __all__ = [
     "ImageDataModule",
     "MNISTDataModule",
     "Mixture",
+    "StackedMNIST",
+    "StackedMNISTDataModule",
     "Toy2DDataModule",
     "grid_mixture",
     "ring_mixture",
+    "stacked_label",
 ]

@@ -1,0 +1,53 @@
+"""Stacked-MNIST (Metz et al. 2017; VEEGAN; PacGAN): three MNIST digits as the R, G and B channels of one
+image, so the data has 1 000 modes, labelled 100·d_R + 10·d_G + d_B.
+
+The triples of digit indices are drawn once from ``stack_seed`` (not the run seed), so every run sees the
+same dataset; images are composed on access, so the dataset costs only its index table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+from torchvision import transforms
+
+from ganlab.data.images import MNISTDataModule
+
+
+def stacked_label(digits: Tensor) -> Tensor:
+    """(…, 3) channel digits → the 1 000-way label 100·d_R + 10·d_G + d_B."""
+    return digits[..., 0] * 100 + digits[..., 1] * 10 + digits[..., 2]
+
+
+class StackedMNIST(Dataset):
+    def __init__(self, digits: Dataset, length: int, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        self.digits = digits
+        self.index = torch.from_numpy(rng.integers(0, len(digits), size=(length, 3)))
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, int]:
+        parts = [self.digits[int(j)] for j in self.index[i]]
+        image = torch.cat([x for x, _ in parts], dim=0)
+        return image, int(stacked_label(torch.tensor([int(y) for _, y in parts])))
+
+
+class StackedMNISTDataModule(MNISTDataModule):
+    name = "stacked_mnist"
+    channels = 3
+    num_classes = 1000
+
+    def __init__(self, *args, length: int = 128_000, stack_seed: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.length, self.stack_seed = length, stack_seed
+
+    def transform(self) -> transforms.Compose:  # each MNIST digit is one grey channel
+        steps = [] if self.image_size == self.native_size else [transforms.Resize(self.image_size)]
+        return transforms.Compose([*steps, transforms.ToTensor(), transforms.Normalize([0.5], [0.5])])
+
+    def load(self, download):
+        return StackedMNIST(super().load(download), self.length, self.stack_seed)
