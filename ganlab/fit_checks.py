@@ -5,9 +5,20 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from ganlab.config import ConfigError
+from ganlab.config import CONF_DIR, ConfigError
 
-LABELLED = "mnist, fashion_mnist, cifar10, digits"
+
+def data_options_with_classes(classes: int) -> list[str]:
+    """The ``data=`` options whose data module yields labels of ``classes`` classes (read from the classes)."""
+    from hydra.utils import get_class
+    from omegaconf import OmegaConf
+
+    names = []
+    for path in sorted((CONF_DIR / "data").glob("*.yaml")):
+        target = OmegaConf.load(path).get("_target_")
+        if target and getattr(get_class(target), "num_classes", None) == classes:
+            names.append(path.stem)
+    return names
 
 
 @contextmanager
@@ -51,7 +62,8 @@ def check_fit(datamodule, generator, discriminator) -> None:
         name = getattr(datamodule, "name", "?")
         raise ConfigError(
             f"a conditional model for {classes} classes does not fit data={name} "
-            f"({'no class labels' if not available else f'{available} classes'}); accepted: {LABELLED}"
+            f"({'no class labels' if not available else f'{available} classes'}); "
+            f"accepted: {', '.join(data_options_with_classes(classes))}"
         )
 
 

@@ -216,13 +216,14 @@ def test_real_mnist_smoke_run(tmp_path):
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
 
 
-def labelled_datasets() -> set[str]:
-    """The data options whose data module yields class labels (constructing one touches no files)."""
+def labelled_datasets(classes: int = 10) -> set[str]:
+    """The data options whose data module yields labels of ``classes`` classes (constructing one touches no
+    files)."""
     names = set()
     for option in sorted(p.stem for p in (CONF_DIR / "data").glob("*.yaml")):
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
             cfg = compose("train", overrides=[f"data={option}", "paths.data_root=/nonexistent"])
-        if getattr(instantiate(cfg.data), "num_classes", None):
+        if getattr(instantiate(cfg.data), "num_classes", None) == classes:
             names.add(option)
     return names
 
