@@ -1,4 +1,4 @@
-"""Structured-config schemas and the compose-time validation behind ``ganlab-train``.
+"""The compose-time validation behind ``ganlab-train`` (schemas: ``ganlab/schemas.py``).
 
 Every bad input must end in *one* line naming the key, the bad value and the accepted values, a
 non-zero exit, and no run directory: ``preflight`` composes the configuration (every combination
@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
-from ganlab.modules.gan import UnrollMode
+import ganlab.schemas  # noqa: F401  (registers the structured-config schemas)
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 PRIMARY = "train"
@@ -27,50 +26,6 @@ MAX_SWEEP_CHECKS = 256
 
 class ConfigError(ValueError):
     """A configuration mistake; its message is a single line meant for the user."""
-
-
-@dataclass
-class AdversarialModelSchema:
-    """Settings every adversarial module shares (networks are free-form ``_target_`` nodes)."""
-
-    latent_dim: int = 256
-    scheduler_interval: str = "iteration"
-    max_iterations: int | None = None
-    noise_seed: int = 0
-    log_every_n_iterations: int | None = None
-    generator: Any = MISSING
-    discriminator: Any = MISSING
-
-
-@dataclass
-class GANModelSchema(AdversarialModelSchema):
-    """Typed engine settings of ``GANModule``."""
-
-    _target_: str = "ganlab.modules.GANModule"
-    d_steps: int = 1
-    g_steps: int = 1
-    unroll_steps: int = 0
-    unroll_mode: UnrollMode = UnrollMode.first_order
-    real_label: float = 1.0
-    grad_clip_g: float | None = None
-    grad_clip_d: float | None = None
-
-
-@dataclass
-class BEGANModelSchema(AdversarialModelSchema):
-    """Typed settings of ``BEGANModule`` (γ and λ_k live in ``loss=began``)."""
-
-    _target_: str = "ganlab.modules.BEGANModule"
-    latent_dim: int = 64
-    k_init: float = 0.0
-
-
-def register_schemas() -> None:
-    ConfigStore.instance().store(group="schema/model", name="gan", node=GANModelSchema)
-    ConfigStore.instance().store(group="schema/model", name="began", node=BEGANModelSchema)
-
-
-register_schemas()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ import pytest
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
+from netconfigs import LATENT
+from netconfigs import build as net
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -16,17 +18,7 @@ from ganlab.config import CONF_DIR
 from ganlab.modules import GANModule
 from ganlab.nets import MLPDiscriminator, MLPGenerator
 
-LATENT, BATCH = 16, 8
-
-
-def net(kind: str, name: str, shape, **overrides):
-    """conf/model/<kind>/<name>.yaml with ``${...}`` replaced by concrete values, instantiated by Hydra."""
-    raw = OmegaConf.to_container(OmegaConf.load(Path(CONF_DIR) / "model" / kind / f"{name}.yaml"), resolve=False)
-    values = {"${model.latent_dim}": LATENT, "${data.shape}": list(shape)}
-    cfg = {k: values[v] if isinstance(v, str) and v.startswith("${") else v for k, v in raw.items()}
-    cfg.update(overrides)
-    assert "${" not in str(cfg), cfg
-    return instantiate(cfg)
+BATCH = 8
 
 
 def make_loss(name: str):

@@ -38,16 +38,21 @@ def norm2d(name: str, channels: int) -> nn.Module:
         raise ValueError(f"unknown norm {name!r}; accepted: {', '.join(NORMS)}") from None
 
 
-def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, act: str, dropout: float = 0.0) -> nn.Sequential:
-    """Linear → activation (→ dropout) per hidden width, then a final Linear to ``out_dim``."""
+def mlp_body(in_dim: int, hidden: Sequence[int], act: str, dropout: float = 0.0) -> tuple[nn.Sequential, int]:
+    """Linear → activation (→ dropout) per hidden width; returns the layers and their output width."""
     layers: list[nn.Module] = []
     for width in hidden:
         layers += [nn.Linear(in_dim, width), activation(act)]
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         in_dim = width
-    layers.append(nn.Linear(in_dim, out_dim))
-    return nn.Sequential(*layers)
+    return nn.Sequential(*layers), in_dim
+
+
+def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, act: str, dropout: float = 0.0) -> nn.Sequential:
+    """``mlp_body`` then a final Linear to ``out_dim``."""
+    body, width = mlp_body(in_dim, hidden, act, dropout)
+    return nn.Sequential(*body, nn.Linear(width, out_dim))
 
 
 class MinibatchDiscrimination(nn.Module):

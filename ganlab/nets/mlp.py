@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from ganlab.nets.base import Discriminator, Generator, flat_size
 from ganlab.nets.layers import activation as make_activation
-from ganlab.nets.layers import mlp
+from ganlab.nets.layers import mlp, mlp_body
 
 
 class MLPGenerator(Generator):
@@ -48,13 +48,8 @@ class MLPDiscriminator(Discriminator):
         **options,
     ):
         super().__init__(in_shape, **options)
-        layers: list[nn.Module] = [nn.Flatten()]
-        width = flat_size(self.input_shape) + self.input_extra
-        for out in hidden:
-            layers += [nn.Linear(width, out), make_activation(activation)]
-            layers += [nn.Dropout(dropout)] if dropout > 0 else []
-            width = out
-        self.body = nn.Sequential(*layers)
+        body, width = mlp_body(flat_size(self.input_shape) + self.input_extra, hidden, activation, dropout)
+        self.body = nn.Sequential(nn.Flatten(), *body)
         self.build_head(width)
 
     def features(self, x: Tensor) -> Tensor:

@@ -1,0 +1,31 @@
+"""Networks built from their shipped YAMLs (conf/model/generator, conf/model/discriminator) for tests."""
+
+from pathlib import Path
+
+from hydra.utils import get_class, instantiate
+from omegaconf import OmegaConf
+from torch import nn
+
+from ganlab.config import CONF_DIR
+
+LATENT = 16
+
+
+def config(kind: str, name: str, shape, latent_dim: int = LATENT, **overrides) -> dict:
+    """conf/model/<kind>/<name>.yaml with its ``${...}`` interpolations replaced by concrete values."""
+    raw = OmegaConf.to_container(OmegaConf.load(Path(CONF_DIR) / "model" / kind / f"{name}.yaml"), resolve=False)
+    values = {"${model.latent_dim}": latent_dim, "${data.shape}": list(shape)}
+    cfg = {k: values[v] if isinstance(v, str) and v.startswith("${") else v for k, v in raw.items()}
+    cfg.update(overrides)
+    assert "${" not in str(cfg), cfg
+    return cfg
+
+
+def build(kind: str, name: str, shape, **overrides) -> nn.Module:
+    return instantiate(config(kind, name, shape, **overrides))
+
+
+def construct(kind: str, name: str, shape, **overrides) -> nn.Module:
+    """Like ``build`` but calls the class itself: Hydra would wrap its errors in an InstantiationException."""
+    cfg = config(kind, name, shape, **overrides)
+    return get_class(cfg.pop("_target_"))(**cfg)
