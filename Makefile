@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m experiments.bench.speed $(ARGS)
 	$(BIN)/python -m experiments.bench.modes $(ARGS)
 	$(BIN)/python -m experiments.bench.images $(ARGS)
+	$(BIN)/python -m experiments.bench.metrics $(ARGS)
 
 clean:
 	rm -rf outputs multirun lightning_logs wandb .pytest_cache experiments/bench/out

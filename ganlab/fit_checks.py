@@ -45,40 +45,49 @@ def mode_coverage_message(datamodule) -> str:
     )
 
 
-def check_fit(datamodule, generator, discriminator) -> None:
+#: The networks a model config may hold, and the attribute that declares the shape each one meets the data with.
+NETWORK_SHAPES = (("generator", "out_shape"), ("discriminator", "in_shape"), ("net", "in_shape"))
+
+
+def check_fit(datamodule, nets) -> None:
     """Declared sample shapes and class labels of the data vs the networks' ``out_shape``/``in_shape`` and
-    ``num_classes``."""
+    ``num_classes`` (``nets``: a module or a mapping holding ``generator`` / ``discriminator`` / ``net``)."""
+    found = {key: nets.get(key) if isinstance(nets, dict) else getattr(nets, key, None) for key, _ in NETWORK_SHAPES}
     expected = getattr(datamodule, "sample_shape", None)
-    for key, net, attr in (("generator", generator, "out_shape"), ("discriminator", discriminator, "in_shape")):
-        actual = getattr(net, attr, None)
+    for key, attr in NETWORK_SHAPES:
+        actual = getattr(found[key], attr, None)
         if expected is not None and actual is not None and tuple(actual) != tuple(expected):
             raise ConfigError(
                 f"model.{key}.{attr}={list(actual)} does not fit data={getattr(datamodule, 'name', '?')} "
                 f"(samples of shape {list(expected)}); accepted: {list(expected)}"
             )
-    classes = getattr(generator, "num_classes", None) or getattr(discriminator, "num_classes", None)
+    classes = next((n.num_classes for n in found.values() if getattr(n, "num_classes", None)), None)
     available = getattr(datamodule, "num_classes", None)
     if classes and available != classes:
         name = getattr(datamodule, "name", "?")
+        kind = "classifier" if found["net"] is not None else "conditional model"
         raise ConfigError(
-            f"a conditional model for {classes} classes does not fit data={name} "
+            f"a {kind} for {classes} classes does not fit data={name} "
             f"({'no class labels' if not available else f'{available} classes'}); "
             f"accepted: {', '.join(data_options_with_classes(classes))}"
         )
 
 
 def check_networks_fit_data(cfg) -> None:
-    """Build the data module (constructors do not touch files) and both networks on the meta device."""
+    """Build the data module (constructors do not touch files) and the networks on the meta device."""
     import torch
     from hydra.utils import instantiate
 
-    if cfg.get("data") is None or cfg.get("model") is None or "generator" not in cfg.model:
+    model = cfg.get("model")
+    if cfg.get("data") is None or model is None:
+        return
+    keys = [key for key, _ in NETWORK_SHAPES if key in model]
+    if not keys:
         return
     datamodule = instantiate(cfg.data)
     callbacks = cfg.get("callbacks") or {}
     if callbacks.get("mode_coverage") is not None and not hasattr(datamodule, "mixture"):
         raise ConfigError(mode_coverage_message(datamodule))
     with shape_errors_as_config_errors(), torch.device("meta"):
-        generator = instantiate(cfg.model.generator)
-        discriminator = instantiate(cfg.model.discriminator)
-    check_fit(datamodule, generator, discriminator)
+        nets = {key: instantiate(model[key]) for key in keys}
+    check_fit(datamodule, nets)

@@ -14,6 +14,23 @@ from omegaconf import DictConfig, OmegaConf
 from ganlab.config import CONF_DIR, PRIMARY, ConfigError, checked_ckpt_path, preflight
 from ganlab.fit_checks import check_fit, shape_errors_as_config_errors
 
+#: ``optim.<key>`` → the module's keyword argument (other keys, e.g. a classifier's ``optimizer``, pass as named).
+OPTIM_KWARGS = {"generator": "optimizer_g", "discriminator": "optimizer_d"}
+
+
+def build_module(cfg: DictConfig):
+    """The LightningModule of a composed config: the model node, with the live loss / optimizer / scheduler
+    factories bound after instantiation (Hydra would turn dataclass kwargs back into configs)."""
+    from hydra.utils import instantiate
+
+    live = {OPTIM_KWARGS.get(key, key): instantiate(node) for key, node in (cfg.get("optim") or {}).items()}
+    if cfg.get("loss") is not None:
+        live["loss"] = instantiate(cfg.loss)
+    with shape_errors_as_config_errors():
+        module = instantiate(cfg.model, _partial_=True)(**live)
+    module.run_config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    return module
+
 
 def build(cfg: DictConfig):
     """Instantiate (datamodule, module, trainer) from a composed config (outputs go to ``cfg.paths.run_dir``)."""
@@ -22,17 +39,8 @@ def build(cfg: DictConfig):
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
-    # live objects are bound after instantiation: Hydra would turn dataclass kwargs back into configs
-    with shape_errors_as_config_errors():
-        module = instantiate(cfg.model, _partial_=True)(
-            loss=instantiate(cfg.loss),
-            optimizer_g=instantiate(cfg.optim.generator),
-            optimizer_d=instantiate(cfg.optim.discriminator),
-            scheduler_g=instantiate(cfg.optim.get("scheduler_g")),
-            scheduler_d=instantiate(cfg.optim.get("scheduler_d")),
-        )
-    check_fit(datamodule, module.generator, module.discriminator)
-    module.run_config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    module = build_module(cfg)
+    check_fit(datamodule, module)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     logger = instantiate(cfg.logger) if cfg.get("logger") else False
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger)
@@ -62,6 +70,14 @@ def format_summary(cfg: DictConfig, summary: dict, run_dir: Path) -> str:
         parts.append(f"HQ {modes['hq']:.1f} %")
         if modes.get("mode_kl") is not None:
             parts.append(f"mode KL {modes['mode_kl']:.3f}")
+    scores = summary.get("image_metrics") or {}
+    for key in ("classifier_fid", "fid", "classifier_is", "is"):
+        if scores.get(key) is not None:
+            parts.append(f"{key} {scores[key]:.3g}")
+    if scores.get("modes") is not None:
+        parts.append(f"modes {scores['modes']}/{scores['n_modes']}")
+    if summary.get("val/acc") is not None:
+        parts.append(f"test accuracy {summary['val/acc']:.2%}")
     parts.append(f"run dir {run_dir}")
     return " | ".join(parts)
 

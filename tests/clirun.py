@@ -1,4 +1,4 @@
-"""Run the real ``ganlab-train`` console script in a subprocess with outputs under ``cwd`` (tests/e2e)."""
+"""Run the real ``ganlab-train`` / ``ganlab-eval`` console scripts in a subprocess with outputs under ``cwd``."""
 
 from __future__ import annotations
 
@@ -7,10 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(sys.executable).parent / "ganlab-train"
+BIN = Path(sys.executable).parent
 
 
 def run_ganlab_train(args: list[str], cwd: Path, timeout: float, **env) -> subprocess.CompletedProcess:
+    return run_script("ganlab-train", args, cwd, timeout, **env)
+
+
+def run_ganlab_eval(args: list[str], cwd: Path, timeout: float, **env) -> subprocess.CompletedProcess:
+    return run_script("ganlab-eval", args, cwd, timeout, **env)
+
+
+def run_script(script: str, args: list[str], cwd: Path, timeout: float, **env) -> subprocess.CompletedProcess:
     cwd.mkdir(parents=True, exist_ok=True)
     full_env = {
         **os.environ,
@@ -21,4 +29,6 @@ def run_ganlab_train(args: list[str], cwd: Path, timeout: float, **env) -> subpr
         "WANDB_MODE": "offline",
         **env,
     }
-    return subprocess.run([str(SCRIPT), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(BIN / script), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+    )

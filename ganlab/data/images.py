@@ -8,6 +8,7 @@ the files and where they must be.
 
 from __future__ import annotations
 
+import copy
 import gzip
 import os
 import pickle
@@ -20,13 +21,14 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torch.utils.data import Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 from torchdata.stateful_dataloader import StatefulDataLoader
 from torchvision import datasets, transforms
 
 from ganlab.data.shapes import check_declared_shape
 
 DOWNLOAD_TIMEOUT_S = 30
+SPLITS = ("train", "test")
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -44,6 +46,12 @@ class ImageDataModule(pl.LightningDataModule):
     channels = 1
     native_size = 28
     num_classes = 10
+    #: Which trained domain classifier judges this data's images (``extractor=classifier``; None: none fits).
+    classifier_domain: str | None = None
+    #: Whether each channel is a separate image of ``classifier_domain`` (Stacked-MNIST).
+    classify_per_channel = False
+    #: What ``val/mode_kl`` compares the generated class histogram with: the real labels' (``data``) or ``uniform``.
+    mode_reference = "data"
 
     def __init__(
         self,
@@ -103,6 +111,26 @@ class ImageDataModule(pl.LightningDataModule):
         if self.dataset is None:
             self.dataset = self._load_or_explain()
 
+    def split_dataset(self, split: str) -> Dataset:
+        """The ``train`` or ``test`` split, whichever this module trains on (datasets with one split, such as
+        digits, return it for both)."""
+        if split not in SPLITS:
+            raise ValueError(f"split={split!r} is invalid; accepted: {', '.join(SPLITS)}")
+        if (split == "train") == self.train:
+            self.setup()
+            return self.dataset
+        other = copy.copy(self)
+        other.train, other.dataset = split == "train", None
+        return other._load_or_explain()
+
+    def eval_dataloader(self, split: str, batch_size: int = 500, limit: int | None = None, seed: int = 0) -> DataLoader:
+        """Unshuffled batches of a split; with ``limit``, a fixed random subset of that many images (``seed``)."""
+        dataset = self.split_dataset(split)
+        if limit is not None and limit < len(dataset):
+            order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
+            dataset = Subset(dataset, order[:limit])
+        return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=self.num_workers)
+
     def train_dataloader(self) -> StatefulDataLoader:
         self.setup()
         return StatefulDataLoader(
@@ -117,6 +145,7 @@ class ImageDataModule(pl.LightningDataModule):
 
 class MNISTDataModule(ImageDataModule):
     name = "mnist"
+    classifier_domain = "mnist"
     folder = "MNIST"
     files = (
         "train-images-idx3-ubyte.gz",
@@ -151,6 +180,7 @@ class FashionMNISTDataModule(MNISTDataModule):
     recompressed the files, so their md5s differ from torchvision's list: ganlab unpacks them itself."""
 
     name = "fashion_mnist"
+    classifier_domain = "fashion_mnist"
     folder = "FashionMNIST"
     dataset_class = datasets.FashionMNIST
     debian_dir = Path("/usr/share/datasets/fashion-mnist")
@@ -267,6 +297,7 @@ class DigitsDataModule(ImageDataModule):
     offline with zero downloads."""
 
     name = "digits"
+    classifier_domain = None  # 8 × 8 scans upsampled: not MNIST's domain
 
     def load(self, download):
         from sklearn.datasets import load_digits

@@ -2,6 +2,16 @@
 
 from ganlab.modules.base import AdversarialModule
 from ganlab.modules.began import BEGANModule
+from ganlab.modules.classifier import ClassifierModule, ExportClassifier, load_classifier, save_classifier
 from ganlab.modules.gan import GANModule, UnrollMode
 
-__all__ = ["AdversarialModule", "BEGANModule", "GANModule", "UnrollMode"]
+__all__ = [
+    "AdversarialModule",
+    "BEGANModule",
+    "ClassifierModule",
+    "ExportClassifier",
+    "GANModule",
+    "UnrollMode",
+    "load_classifier",
+    "save_classifier",
+]

@@ -2,6 +2,7 @@
 
 from ganlab.nets.base import Discriminator, Generator, ShapeError
 from ganlab.nets.began import BEGANAutoencoder, BEGANGenerator
+from ganlab.nets.classifier import DomainClassifier
 from ganlab.nets.conv import ConvDiscriminator, ConvGenerator
 from ganlab.nets.infogan import InfoGANDiscriminator, InfoGANGenerator
 from ganlab.nets.mlp import MLPDiscriminator, MLPGenerator
@@ -13,6 +14,7 @@ __all__ = [
     "ConvDiscriminator",
     "ConvGenerator",
     "Discriminator",
+    "DomainClassifier",
     "Generator",
     "InfoGANDiscriminator",
     "InfoGANGenerator",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 from clirun import run_ganlab_train
-from datafiles import write_celeba_jpegs, write_cifar10, write_mnist
+from datafiles import write_celeba_jpegs, write_cifar10, write_idx, write_mnist
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig
@@ -24,7 +24,10 @@ from test_train_build import TINY as TOY_TINY
 from ganlab.config import CONF_DIR
 from ganlab.train import build
 
-PRESETS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
+ALL_PRESETS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
+#: Presets that train a domain classifier (for the metrics), not a GAN.
+CLASSIFIERS = [name for name in ALL_PRESETS if name.startswith("classifier_")]
+PRESETS = [name for name in ALL_PRESETS if name not in CLASSIFIERS]
 #: Presets with class-conditional nets, and their number of classes.
 CONDITIONAL = {"mnist_cgan": 10, "cifar10_cgan": 10}
 IMAGE_BATCH = 4  # small (CelebA's 64×64 nets stay cheap) but a real batch for BatchNorm and minibatch layers
@@ -42,6 +45,7 @@ MNIST_GZ = (
 
 def test_presets_are_discovered():
     assert len(PRESETS) >= 16 and {"mnist_dcgan", "celeba_seed", "ring_unrolled", *CONDITIONAL} <= set(PRESETS)
+    assert CLASSIFIERS == ["classifier_fashion_mnist", "classifier_mnist"]
 
 
 # --------------------------------------------------------------------------- data written in the real formats
@@ -50,6 +54,7 @@ def data_root(tmp_path_factory) -> Path:
     """MNIST IDX files, CIFAR-10 pickles and a CelebA JPEG folder (digits and the toys need no files)."""
     root = tmp_path_factory.mktemp("data")
     write_mnist(root, n=16)
+    write_idx(root / "FashionMNIST" / "raw", n=16, seed=1)
     write_cifar10(root, per_batch=4)  # 20 training images
     write_celeba_jpegs(root / "img_align_celeba", n=8, seed=0)
     return root
@@ -76,7 +81,7 @@ def compose_preset(name: str, overrides: list[str]) -> DictConfig:
 
 
 def fit_preset(name: str, data_root: Path, run_dir: Path) -> PresetRun:
-    paths = [f"paths.run_dir={run_dir}", f"paths.data_root={data_root}"]
+    paths = [f"paths.run_dir={run_dir}", f"paths.data_root={data_root}", f"paths.classifier_dir={run_dir}/classifiers"]
     is_image = len(compose_preset(name, paths).data.shape) == 3
     size = [f"data.batch_size={IMAGE_BATCH}"] if is_image else TOY_TINY
     cfg = compose_preset(name, [*size, *FAST, *paths])
@@ -143,6 +148,22 @@ def test_preset_fits_one_batch_and_writes_its_outputs(preset_run, name):
     assert ckpt["ganlab"]["iteration"] == 1
     assert ckpt["ganlab"]["config"]["name"] == name
     assert ckpt["ganlab"]["config"]["data"]["batch_size"] == run.datamodule.batch_size
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_classifier_preset_trains_and_exports_its_classifier(preset_run, name):
+    from ganlab.metrics.extractors import ClassifierExtractor
+
+    run = preset_run(name)
+    assert run.trainer.state.finished and run.module.iteration == 1
+    metrics = json.loads((run.run_dir / "metrics.json").read_text())
+    assert 0.0 <= metrics["val/acc"] <= 1.0  # scored on the test split at the epoch end
+    dataset = name.removeprefix("classifier_")
+    extractor = ClassifierExtractor(run.run_dir / "classifiers" / f"{dataset}.pt")
+    assert extractor.info["dataset"] == dataset and extractor.info["test_accuracy"] == pytest.approx(metrics["val/acc"])
+    assert extractor.info["feature_scale"] > 0
+    features, logits = extractor(torch.zeros(2, *run.datamodule.sample_shape))
+    assert features.shape == (2, 128) and logits.shape == (2, 10)
 
 
 @pytest.mark.parametrize("name", sorted(CONDITIONAL))

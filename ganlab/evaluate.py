@@ -1,0 +1,207 @@
+"""``ganlab-eval ckpt=<file> metrics=[fid,kid,is,modes] n_samples=…``: scores the checkpoint of any experiment.
+
+Image GANs: FID / KID / IS (classifier or Inception features), modes and KL by the domain classifier, the
+discriminator feature probe (``probe``); 2-D mixtures: mode coverage; classifiers: test accuracy. Writes
+``<ckpt dir>/eval/<ckpt name>-<time>.json`` (never an earlier file) and a sample grid beside it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from ganlab.config import CONF_DIR, ConfigError, _one_line
+
+EVAL_CONFIG = "eval"
+EVAL_METRICS = ("fid", "kid", "is", "modes", "probe")
+EVAL_KEYS = (
+    "metrics",
+    "extractor",
+    "n_samples",
+    "n_real",
+    "split",
+    "batch_size",
+    "seed",
+    "classifier",
+    "classifier_dir",
+    "cache_dir",
+    "inception_weights",
+    "antialias",
+    "kid_subsets",
+    "kid_subset_size",
+)
+
+
+def compose_eval(argv: list[str]) -> DictConfig:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    import ganlab.schemas  # noqa: F401
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+            cfg = compose(EVAL_CONFIG, overrides=argv)
+    except Exception as exc:
+        raise ConfigError(_one_line(exc)) from None
+    finally:
+        GlobalHydra.instance().clear()
+    if OmegaConf.is_missing(cfg, "ckpt"):
+        raise ConfigError("ckpt is missing; accepted: ckpt=<path of a .ckpt file written by ganlab-train>")
+    return cfg
+
+
+def load_checkpoint(path: str) -> tuple[dict, DictConfig]:
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ConfigError(f"ckpt={path} does not exist; accepted: the path of a .ckpt file written by ganlab-train")
+    try:
+        checkpoint = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ConfigError(f"ckpt={path} is not a readable checkpoint ({_one_line(exc)[:160]})") from None
+    config = checkpoint.get("ganlab", {}).get("config") if isinstance(checkpoint, dict) else None
+    if not config:
+        raise ConfigError(f"ckpt={path} holds no ganlab run configuration; accepted: a checkpoint of ganlab-train")
+    return checkpoint, OmegaConf.create(config)
+
+
+def restore(checkpoint: dict, run_cfg: DictConfig, data_root: str | None):
+    """(datamodule, module with the checkpoint's weights, in eval mode)."""
+    from hydra.utils import instantiate
+
+    from ganlab.train import build_module
+
+    if data_root and "root" in run_cfg.data:
+        run_cfg.data.root = data_root
+    datamodule = instantiate(run_cfg.data)
+    module = build_module(run_cfg)
+    try:
+        module.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as exc:
+        raise ConfigError(f"checkpoint weights do not fit its own configuration: {_one_line(exc)[:200]}") from None
+    if hasattr(module, "on_load_checkpoint"):
+        module.on_load_checkpoint(checkpoint)
+    return datamodule, module.eval()
+
+
+def evaluate_checkpoint(cfg: DictConfig) -> tuple[dict, object, object]:
+    """(result dict, datamodule, module) for the checkpoint named by ``cfg.ckpt``."""
+    from ganlab.modules.classifier import ClassifierModule
+
+    checkpoint, run_cfg = load_checkpoint(cfg.ckpt)
+    datamodule, module = restore(checkpoint, run_cfg, cfg.data_root)
+    metrics = [str(m) for m in cfg.metrics]
+    for m in metrics:
+        if m not in EVAL_METRICS:
+            raise ConfigError(f"metrics={m} is not a known metric; accepted: {', '.join(EVAL_METRICS)}")
+    result = {
+        "checkpoint": str(Path(cfg.ckpt).resolve()),
+        "experiment": run_cfg.get("name"),
+        "iteration": getattr(module, "iteration", None),
+        "epoch": checkpoint.get("epoch"),
+    }
+    if isinstance(module, ClassifierModule):
+        scores = module.evaluate(datamodule.eval_dataloader(module.eval_split, cfg.batch_size))
+        result.update({"test_accuracy": scores["acc"], "test_loss": scores["loss"], "split": module.eval_split})
+        return result, datamodule, module
+    if hasattr(datamodule, "mixture"):
+        result.update(mixture_scores(module, datamodule, metrics, cfg))
+        return result, datamodule, module
+    image_metrics = [m for m in metrics if m != "probe"]
+    if image_metrics:
+        from ganlab.metrics.evaluator import ImageEvaluator
+
+        kwargs = {k: cfg[k] for k in EVAL_KEYS if k != "metrics"}
+        evaluator = ImageEvaluator(datamodule, metrics=image_metrics, **kwargs)
+        result.update(evaluator.evaluate(lambda z: module.sample(z=z), module.latent_dim))
+    if "probe" in metrics:
+        from ganlab.metrics.probe import discriminator_probe
+
+        result.update(
+            discriminator_probe(module.discriminator, datamodule, cfg.probe_train, cfg.probe_test, cfg.batch_size)
+        )
+    return result, datamodule, module
+
+
+def mixture_scores(module, datamodule, metrics: list[str], cfg: DictConfig) -> dict:
+    from ganlab.metrics.modes import mode_coverage
+
+    unsupported = [m for m in metrics if m != "modes"]
+    if unsupported:
+        raise ConfigError(
+            f"metrics={','.join(unsupported)} needs image data; data={getattr(datamodule, 'mixture_name', 'toy2d')} is a "
+            "2-D mixture; "
+            "accepted: metrics=[modes]"
+        )
+    z = torch.randn(cfg.n_samples, module.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
+    mixture = datamodule.mixture
+    coverage = mode_coverage(module.sample(z=z), mixture.centers, mixture.std)
+    return {"mode_coverage": coverage.as_dict()}
+
+
+def output_paths(ckpt: str) -> tuple[Path, Path]:
+    """Fresh ``eval/<name>-<time>.json`` / ``.png`` beside the checkpoint: earlier results are never replaced."""
+    folder = Path(ckpt).resolve().parent / "eval"
+    stem = f"{Path(ckpt).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    n, candidate = 1, stem
+    while (folder / f"{candidate}.json").exists():
+        n += 1
+        candidate = f"{stem}-{n}"
+    return folder / f"{candidate}.json", folder / f"{candidate}.png"
+
+
+def save_grid(module, path: Path, n: int, seed: int) -> None:
+    from torchvision.utils import save_image
+
+    z = torch.randn(n, module.latent_dim, generator=torch.Generator().manual_seed(seed))
+    images = ((module.sample(z=z).float().cpu() + 1) / 2).clamp(0, 1)
+    save_image(images, path, nrow=int(n**0.5) or 1)
+
+
+def summary_line(result: dict) -> str:
+    names = ("classifier_fid", "classifier_kid", "classifier_is", "fid", "kid", "is", "modes", "mode_kl")
+    parts = [f"{k} {result[k]:.4g}" for k in names if isinstance(result.get(k), int | float)]
+    if "n_modes" in result:
+        parts = [p if not p.startswith("modes") else f"modes {result['modes']}/{result['n_modes']}" for p in parts]
+    for key in ("probe_accuracy", "test_accuracy"):
+        if key in result:
+            parts.append(f"{key.replace('_', ' ')} {result[key]:.2%}")
+    coverage = result.get("mode_coverage")
+    if coverage:
+        parts.append(f"modes {coverage['modes']}/{coverage['n_modes']} | HQ {coverage['hq']:.1f} %")
+    return " | ".join(parts)
+
+
+def run(argv: list[str]) -> Path:
+    cfg = compose_eval(argv)
+    for key in ("classifier_dir", "cache_dir", "data_root"):
+        cfg[key] = OmegaConf.select(cfg, key)  # resolve now: paths.run_dir needs Hydra's runtime, unused here
+    result, datamodule, module = evaluate_checkpoint(cfg)
+    json_path, grid_path = output_paths(cfg.ckpt)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    if cfg.grid and hasattr(datamodule, "sample_shape") and hasattr(module, "sample"):
+        save_grid(module, grid_path, cfg.grid, cfg.seed)
+        result["grid"] = str(grid_path)
+    plain = {k: cfg[k] for k in EVAL_KEYS}
+    result["settings"] = {k: OmegaConf.to_container(v) if OmegaConf.is_config(v) else v for k, v in plain.items()}
+    from ganlab.callbacks.run_summary import write_metrics_json
+
+    write_metrics_json(json_path, result)
+    print(f"[ganlab-eval] {result.get('experiment')}: {summary_line(result)} | {json_path}")
+    return json_path
+
+
+def main() -> None:
+    try:
+        run(sys.argv[1:])
+    except ConfigError as exc:
+        print(f"ganlab-eval: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Feature-learning probe (Radford et al. 2016, the DCGAN evaluation): a linear classifier — logistic regression
+— on frozen discriminator features of labelled real images; its test accuracy says how much class structure D
+learned without labels. Features: the input to D's head (after the minibatch layer's input, before the logit);
+BEGAN's autoencoder D: the encoder's code."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ganlab.config import ConfigError
+from ganlab.metrics.image_metrics import image_batches
+
+
+def feature_function(discriminator: nn.Module):
+    """x → flat features of an unconditional, unpacked discriminator (one clear error otherwise)."""
+    if getattr(discriminator, "num_classes", None):
+        raise ConfigError("metrics=probe needs an unconditional discriminator (its features would see the labels)")
+    if getattr(discriminator, "pack", 1) != 1:
+        raise ConfigError(f"metrics=probe needs pack=1 (this discriminator packs {discriminator.pack} images)")
+    if hasattr(discriminator, "features"):
+        return lambda x: discriminator.features(x).flatten(1)
+    if hasattr(discriminator, "encoder"):
+        return lambda x: discriminator.encoder(x).flatten(1)
+    raise ConfigError(f"metrics=probe: {type(discriminator).__name__} exposes no features")
+
+
+@torch.inference_mode()
+def extract(features, loader, device) -> tuple[Tensor, Tensor]:
+    xs, ys = [], []
+    for images, labels in image_batches(loader):
+        if labels is None:
+            raise ConfigError("metrics=probe needs labelled images")
+        xs.append(features(images.to(device)).float().cpu())
+        ys.append(torch.as_tensor(labels))
+    return torch.cat(xs), torch.cat(ys)
+
+
+def discriminator_probe(
+    discriminator: nn.Module,
+    datamodule,
+    n_train: int = 10_000,
+    n_test: int = 10_000,
+    batch_size: int = 500,
+    seed: int = 0,
+    max_iter: int = 1000,
+) -> dict:
+    """Logistic regression on standardised features of ``n_train`` training images; accuracy on ``n_test`` test
+    images. D is put in eval mode (BatchNorm running statistics, no dropout) and restored."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    if not getattr(datamodule, "num_classes", None):
+        raise ConfigError(f"metrics=probe needs class labels; data={getattr(datamodule, 'name', '?')} has none")
+    features = feature_function(discriminator)
+    device = next(discriminator.parameters()).device
+    was_training = discriminator.training
+    discriminator.eval()
+    try:
+        x_train, y_train = extract(features, datamodule.eval_dataloader("train", batch_size, n_train, seed), device)
+        x_test, y_test = extract(features, datamodule.eval_dataloader("test", batch_size, n_test, seed), device)
+    finally:
+        discriminator.train(was_training)
+    scaler = StandardScaler().fit(x_train.numpy())
+    clf = LogisticRegression(max_iter=max_iter)
+    clf.fit(scaler.transform(x_train.numpy()), y_train.numpy())
+    accuracy = float((clf.predict(scaler.transform(x_test.numpy())) == y_test.numpy()).mean())
+    return {
+        "probe_accuracy": accuracy,
+        "probe": {
+            "n_train": len(y_train),
+            "n_test": len(y_test),
+            "feature_dim": int(x_train.shape[1]),
+            "classifier": f"logistic regression (max_iter={max_iter}) on standardised D features",
+        },
+    }

@@ -1,0 +1,54 @@
+"""Session fixtures shared by the metric tests: real MNIST linked into a temporary root, and a domain classifier
+trained on it by the real console script (``ganlab-train experiment=classifier_mnist``, one short epoch)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from clirun import run_ganlab_train
+from realdata import HAVE_MNIST, link_mnist
+
+CLASSIFIER_BATCHES = 150  # × 128 images: ≈ 97–98 % test accuracy in about a minute on 2 cores
+
+
+@dataclass
+class TrainedClassifier:
+    data_root: Path
+    classifier_dir: Path
+    path: Path
+    metrics: dict
+    stdout: str
+
+
+@pytest.fixture(scope="session")
+def mnist_root(tmp_path_factory) -> Path:
+    if not HAVE_MNIST:
+        pytest.skip("real MNIST .gz files not in ../shared/data")
+    return link_mnist(tmp_path_factory.mktemp("mnist"))
+
+
+@pytest.fixture(scope="session")
+def mnist_classifier(mnist_root, tmp_path_factory) -> TrainedClassifier:
+    cwd = tmp_path_factory.mktemp("classifier_run")
+    classifier_dir = cwd / "classifiers"
+    proc = run_ganlab_train(
+        [
+            "experiment=classifier_mnist",
+            "trainer.max_epochs=1",
+            f"+trainer.limit_train_batches={CLASSIFIER_BATCHES}",
+            "trainer.enable_progress_bar=false",
+            "logger=none",
+        ],
+        cwd,
+        timeout=600,
+        GANLAB_DATA_DIR=str(mnist_root),
+        GANLAB_CLASSIFIER_DIR=str(classifier_dir),
+        OMP_NUM_THREADS="2",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run_dir,) = (cwd / "outputs" / "train" / "classifier_mnist").iterdir()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return TrainedClassifier(mnist_root, classifier_dir, classifier_dir / "mnist.pt", metrics, proc.stdout)

@@ -1,0 +1,138 @@
+"""``ganlab-eval`` end to end on checkpoints written by real ``ganlab-train`` runs (real MNIST, tiny sizes): a
+DCGAN trained with the classifier-metric callback, a ring GAN and the classifier itself; and its bad inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from clirun import run_ganlab_eval, run_ganlab_train
+from PIL import Image
+
+TIMEOUT_S = 300
+SMALL = ["n_samples=400", "kid_subsets=10", "kid_subset_size=100"]
+
+
+@pytest.fixture(scope="module")
+def dcgan_run(mnist_classifier, tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("dcgan")
+    proc = run_ganlab_train(
+        [
+            "experiment=mnist_dcgan",
+            "trainer.max_epochs=1",
+            "+trainer.limit_train_batches=5",
+            "data.batch_size=32",
+            "callbacks/metrics=classifier",
+            "callbacks.metrics.n_samples=400",
+            "callbacks.metrics.kid_subsets=10",
+            "callbacks.metrics.kid_subset_size=100",
+            "logger=csv",
+            "trainer.enable_progress_bar=false",
+        ],
+        cwd,
+        TIMEOUT_S,
+        GANLAB_DATA_DIR=str(mnist_classifier.data_root),
+        GANLAB_CLASSIFIER_DIR=str(mnist_classifier.classifier_dir),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run_dir,) = (cwd / "outputs" / "train" / "mnist_dcgan").iterdir()
+    return cwd, run_dir, proc
+
+
+def ganlab_eval(args, cwd, clf):
+    return run_ganlab_eval(
+        args,
+        cwd,
+        TIMEOUT_S,
+        GANLAB_DATA_DIR=str(clf.data_root),
+        GANLAB_CLASSIFIER_DIR=str(clf.classifier_dir),
+    )
+
+
+def test_training_callback_logs_labelled_scores(dcgan_run):
+    _, run_dir, proc = dcgan_run
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    scores = metrics["image_metrics"]
+    for key in ("classifier_fid", "classifier_kid", "classifier_is", "modes", "mode_kl"):
+        assert scores[key] is not None and metrics[f"val/{key}"] == pytest.approx(scores[key], rel=1e-5)
+    assert "val/fid" not in metrics  # classifier scores never pass for Inception ones
+    prov = scores["provenance"]
+    assert prov["extractor"] == "classifier" and prov["n_fake"] == prov["n_real"] == 400
+    assert prov["classifier_dataset"] == "mnist" and scores["iteration"] == 5
+    assert f"classifier_fid {scores['classifier_fid']:.3g}" in proc.stdout
+    # the metric objects live in the callback: the checkpoint holds no metric state and no extractor weights
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
+    assert all(k.startswith(("generator.", "discriminator.")) for k in ckpt["state_dict"])
+    assert all("ImageMetrics" not in str(k) for k in ckpt.get("callbacks", {}))
+    csv_text = (run_dir / "csv" / "metrics.csv").read_text()
+    assert "val/classifier_fid" in csv_text
+
+
+def test_eval_writes_json_and_grid_and_never_overwrites(dcgan_run, mnist_classifier):
+    cwd, run_dir, _ = dcgan_run
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    args = [f"ckpt={ckpt}", "metrics=[fid,kid,is,modes,probe]", "probe_train=500", "probe_test=300", *SMALL]
+    first = ganlab_eval(args, cwd, mnist_classifier)
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = ganlab_eval(args, cwd, mnist_classifier)
+    assert second.returncode == 0, second.stderr[-3000:]
+    files = sorted((run_dir / "checkpoints" / "eval").glob("*.json"))
+    assert len(files) == 2
+    a, b = (json.loads(f.read_text()) for f in files)
+    assert a["classifier_fid"] == b["classifier_fid"]  # seeded latents: the same score
+    training = json.loads((run_dir / "metrics.json").read_text())["image_metrics"]
+    assert a["classifier_fid"] == pytest.approx(training["classifier_fid"], rel=1e-5)  # same latents as the callback
+    assert a["experiment"] == "mnist_dcgan" and a["iteration"] == 5
+    assert 0.1 < a["probe_accuracy"] <= 1.0 and a["probe"]["n_train"] == 500
+    assert a["settings"]["n_samples"] == 400 and a["provenance"]["extractor"] == "classifier"
+    with Image.open(a["grid"]) as img:
+        assert img.size == (8 * 30 + 2, 8 * 30 + 2)
+    assert "classifier_fid" in first.stdout and str(files[0].name) in first.stdout + second.stdout
+
+
+def test_eval_on_ring_and_classifier_checkpoints(tmp_path, mnist_classifier):
+    proc = run_ganlab_train(
+        ["experiment=ring_gan", "model.max_iterations=20", "data.iterations_per_epoch=10", "logger=none"],
+        tmp_path,
+        TIMEOUT_S,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (ckpt,) = (tmp_path / "outputs").rglob("last.ckpt")
+    ring = ganlab_eval([f"ckpt={ckpt}", "metrics=[modes]", "n_samples=500"], tmp_path, mnist_classifier)
+    assert ring.returncode == 0, ring.stderr[-3000:]
+    (out,) = (ckpt.parent / "eval").glob("*.json")
+    coverage = json.loads(out.read_text())["mode_coverage"]
+    assert coverage["n_modes"] == 8 and coverage["n_samples"] == 500
+    refused = ganlab_eval([f"ckpt={ckpt}", "metrics=[fid]"], tmp_path, mnist_classifier)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "ganlab-eval: error: metrics=fid needs image data; data=ring is a 2-D mixture; accepted: metrics=[modes]"
+    ]
+
+    (clf_ckpt,) = (mnist_classifier.classifier_dir.parent / "outputs").rglob("last.ckpt")
+    acc = ganlab_eval([f"ckpt={clf_ckpt}"], tmp_path, mnist_classifier)
+    assert acc.returncode == 0, acc.stderr[-3000:]
+    (out,) = (clf_ckpt.parent / "eval").glob("*.json")
+    assert json.loads(out.read_text())["test_accuracy"] == pytest.approx(mnist_classifier.metrics["val/acc"], abs=1e-6)
+
+
+def test_eval_bad_inputs_are_one_line(tmp_path, dcgan_run, mnist_classifier):
+    _, run_dir, _ = dcgan_run
+    corrupt = tmp_path / "corrupt.ckpt"
+    corrupt.write_bytes(b"not a checkpoint")
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    cases = {
+        "ckpt=/nope.ckpt": "ckpt=/nope.ckpt does not exist",
+        f"ckpt={corrupt}": f"ckpt={corrupt} is not a readable checkpoint",
+        f"ckpt={ckpt} metrics=[fud]": "metrics=fud is not a known metric; accepted: fid, kid, is, modes, probe",
+        f"ckpt={ckpt} extractor=inception": "Inception weights missing: put weights-inception-2015-12-05-6726825d.pth",
+        "metrics=[fid]": "ckpt is missing",
+    }
+    before = sorted(Path(run_dir).rglob("*"))
+    for args, expected in cases.items():
+        proc = ganlab_eval(args.split(), tmp_path, mnist_classifier)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and expected in lines[0], (args, proc.stderr[-2000:])
+    assert sorted(Path(run_dir).rglob("*")) == before  # nothing written, nothing replaced
