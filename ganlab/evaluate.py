@@ -132,10 +132,9 @@ def mixture_scores(module, datamodule, metrics: list[str], cfg: DictConfig) -> d
 
     unsupported = [m for m in metrics if m != "modes"]
     if unsupported:
+        name = getattr(datamodule, "mixture_name", "toy2d")
         raise ConfigError(
-            f"metrics={','.join(unsupported)} needs image data; data={getattr(datamodule, 'mixture_name', 'toy2d')} is a "
-            "2-D mixture; "
-            "accepted: metrics=[modes]"
+            f"metrics={','.join(unsupported)} needs image data; data={name} is a 2-D mixture; accepted: metrics=[modes]"
         )
     z = torch.randn(cfg.n_samples, module.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
     mixture = datamodule.mixture

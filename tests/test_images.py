@@ -1,11 +1,11 @@
 """Image DataModules on files written here in the real formats, and on real MNIST when ../shared/data has it."""
 
 import pickle
-from pathlib import Path
 
 import pytest
 import torch
 from datafiles import write_celeba_jpegs, write_cifar10, write_idx
+from realdata import link_mnist, needs_mnist
 
 from ganlab.data import (
     CelebADataModule,
@@ -16,7 +16,6 @@ from ganlab.data import (
     MNISTDataModule,
 )
 
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "MNIST" / "raw"
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
@@ -29,12 +28,9 @@ def assert_unit_range(x: torch.Tensor):
     assert x.dtype == torch.float32 and x.min() >= -1.0 and x.max() <= 1.0
 
 
-@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="real MNIST not present in ../shared/data")
+@needs_mnist
 def test_real_mnist_is_normalised_to_minus_one_one(tmp_path):
-    raw = tmp_path / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for gz in SHARED_MNIST.glob("*.gz"):
-        (raw / gz.name).symlink_to(gz)
+    link_mnist(tmp_path)  # links to the .gz files only: unpacked here, never in shared/
     dm = MNISTDataModule(root=tmp_path, batch_size=500, download=False)
     dm.setup()
     assert len(dm.dataset) == 60_000

@@ -1,18 +1,15 @@
 """Stacked-MNIST: three MNIST digits as R, G, B with the 1 000-way label, on IDX files written here and on real
 MNIST when ../shared/data has it."""
 
-from pathlib import Path
-
 import pytest
 import torch
 from datafiles import write_mnist
 from hydra import compose, initialize_config_dir
+from realdata import link_mnist, needs_mnist
 
 from ganlab.config import CONF_DIR
 from ganlab.data import MNISTDataModule, StackedMNISTDataModule, stacked_label
 from ganlab.fit_checks import check_networks_fit_data
-
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "MNIST" / "raw"
 
 
 def test_stacked_label_is_base_ten_over_channels():
@@ -59,12 +56,9 @@ def test_config_composes_with_a_three_channel_dcgan():
     check_networks_fit_data(cfg)  # raises ConfigError if the nets do not fit 3 × 28 × 28
 
 
-@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="real MNIST not present in ../shared/data")
+@needs_mnist
 def test_real_stacked_mnist_covers_nearly_all_1000_modes(tmp_path):
-    raw = tmp_path / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for gz in SHARED_MNIST.glob("*.gz"):  # links to the .gz files only: unpacked here, never in shared/
-        (raw / gz.name).symlink_to(gz)
+    link_mnist(tmp_path)  # links to the .gz files only: unpacked here, never in shared/
     dm = StackedMNISTDataModule(root=tmp_path, download=False, length=5000)
     dm.setup()
     labels = torch.tensor([dm.dataset[i][1] for i in range(5000)])

@@ -7,8 +7,9 @@ torch-fidelity), on the same real MNIST images, every ratio measured in the same
        given its own feature network and each updated with the fakes (three extractions per image);
    (c) FID alone: ganlab ``metrics=("fid",)`` vs torchmetrics' FID alone (overhead ratio, ≈ 1 expected);
    (d) Inception only: ``torch_fidelity.calculate_metrics`` (fid + isc + kid), real features cached beforehand.
-   For both extractors: the domain classifier (``/work/classifiers/mnist.pt``, else a randomly initialised
-   ``DomainClassifier``: its speed does not depend on its weights) and Inception-v3 with RANDOM weights (the real
+   For both extractors: the domain classifier (``$GANLAB_CLASSIFIER_DIR/mnist.pt``, default
+   ``classifiers/mnist.pt``; else a randomly initialised ``DomainClassifier``: its speed does not depend on its
+   weights) and Inception-v3 with RANDOM weights (the real
    file cannot be downloaded here: speed only, the scores are meaningless). Real statistics are precomputed once,
    OUTSIDE the timed region, and loaded into every path; the timed region is the fakes' extraction + state updates
    ("update") and ``compute()`` ("compute"). ganlab and torchmetrics run in alternating order (ABBA…) and the
@@ -483,7 +484,9 @@ def main(argv=None) -> None:
     parser.add_argument("--no-torch-fidelity", action="store_true")
     default_root = os.environ.get("GANLAB_DATA_DIR") or str(ROOT.parent / "shared" / "data")
     parser.add_argument("--data-root", default=default_root, help="folder with MNIST/raw/*.gz")
-    parser.add_argument("--classifier", default="/work/classifiers/mnist.pt")
+    parser.add_argument(
+        "--classifier", default=os.path.join(os.environ.get("GANLAB_CLASSIFIER_DIR", "classifiers"), "mnist.pt")
+    )
     for hidden in ("--memory-child", "--child-extractor", "--child-root", "--child-classifier", "--child-weights"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
     for hidden in ("--child-m", "--child-batch"):

@@ -19,6 +19,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from PIL import Image
+from realdata import link_mnist, needs_mnist
 from test_train_build import TINY as TOY_TINY
 
 from ganlab.config import CONF_DIR
@@ -34,13 +35,6 @@ IMAGE_BATCH = 4  # small (CelebA's 64×64 nets stay cheap) but a real batch for 
 FAST = ["+trainer.fast_dev_run=true", "logger=none", "trainer.enable_progress_bar=false"]
 
 TIMEOUT_S = 300
-SHARED_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "MNIST" / "raw"
-MNIST_GZ = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-)
 
 
 def test_presets_are_discovered():
@@ -214,14 +208,9 @@ def files_under(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
-@pytest.mark.skipif(
-    not all((SHARED_MNIST / gz).is_file() for gz in MNIST_GZ), reason=f"real MNIST .gz files not in {SHARED_MNIST}"
-)
+@needs_mnist
 def test_real_mnist_smoke_run(tmp_path):
-    raw = tmp_path / "data" / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for gz in MNIST_GZ:  # links to the .gz files only: the data module unpacks them here, never in shared/
-        (raw / gz).symlink_to(SHARED_MNIST / gz)
+    raw = link_mnist(tmp_path / "data") / "MNIST" / "raw"  # links to the .gz files only: unpacked here
     result = ganlab_train(["experiment=mnist_dcgan", "model.max_iterations=3", "logger=none"], tmp_path, raw.parents[1])
     assert result.returncode == 0, result.describe()
     assert any(line.startswith("[ganlab] mnist_dcgan: iteration 3") for line in result.stdout.splitlines()), (
