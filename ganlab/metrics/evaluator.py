@@ -153,7 +153,7 @@ class ImageEvaluator:
                 n = min(self.batch_size, remaining)
                 suite.update_fake(sample(torch.randn(n, latent_dim, generator=rng)).to(device))
                 remaining -= n
-            values = suite.compute()
+            values = suite.compute(n_fake_total=self.n_samples)
         return self.named(values, world_size)
 
     def named(self, values: dict, world_size: int) -> dict:
@@ -163,7 +163,7 @@ class ImageEvaluator:
             **self.suite.extractor.provenance(),
             "dataset": self.datamodule.name,
             "split": self.split,
-            "n_real": self.n_real,
+            "n_real": self.suite.n_real,
             "n_fake": self.n_samples,
             "world_size": world_size,
             "real_stats": str(self.real_stats_path),

@@ -189,7 +189,8 @@ class ImageMetricSuite(nn.Module):
             self.inception_score = None
         self.histogram = ClassHistogram(self.mode_extractor.num_classes) if "modes" in metrics else None
         self.real_label_counts: Tensor | None = None
-        self.n_fake = 0
+        self.n_real = 0
+        self.n_fake = 0  # on this rank
 
     @property
     def needs_features(self) -> bool:
@@ -209,6 +210,7 @@ class ImageMetricSuite(nn.Module):
         if self.kid is not None:
             self.kid.real_features = [stats.features[rank::world_size].double()]
         self.real_label_counts = stats.label_counts
+        self.n_real = stats.n if stats.features is None else int(stats.features.shape[0])
         self.reset_fake()
 
     def reset_fake(self) -> None:
@@ -233,14 +235,14 @@ class ImageMetricSuite(nn.Module):
             self.histogram.update(logits.argmax(dim=1).cpu())
         self.n_fake += images.shape[0]
 
-    def compute(self) -> dict[str, float]:
-        """Collective under DDP: every rank calls it, every rank gets the same values."""
+    def compute(self, n_fake_total: int | None = None) -> dict[str, float]:
+        """Collective under DDP: every rank calls it, every rank gets the same values. ``n_fake_total``: the fakes
+        of all ranks (KID's subset size is capped by it; default: this rank's count)."""
         out: dict[str, float] = {}
         if self.fid is not None:
             out["fid"] = float(self.fid.compute())
         if self.kid is not None:
-            n_real = sum(int(f.shape[0]) for f in self.kid.real_features)
-            size = min(self.kid_subset_size, n_real, self.n_fake)
+            size = min(self.kid_subset_size, self.n_real, n_fake_total or self.n_fake)
             self.kid.subset_size = max(size, 2)
             mean, std = self.kid.compute()
             out["kid"], out["kid_std"] = float(mean), float(std)
