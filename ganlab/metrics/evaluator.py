@@ -61,6 +61,7 @@ class ImageEvaluator:
         self.inception_weights, self.antialias = inception_weights, antialias
         self.kid_subsets, self.kid_subset_size = kid_subsets, kid_subset_size
         self.suite: ImageMetricSuite | None = None
+        self._extractors = None
         self.real_stats_path: Path | None = None
         self.real_stats_cached: bool | None = None
         if not hasattr(datamodule, "split_dataset"):
@@ -72,6 +73,13 @@ class ImageEvaluator:
 
     # ----------------------------------------------------------------- set-up
     def build_extractors(self, device: torch.device | str = "cpu"):
+        """(extractor, mode extractor or None), loaded once (a callback builds them at setup to fail early)."""
+        if self._extractors is None:
+            self._extractors = self._load_extractors()
+        main, modes = self._extractors
+        return main.to(device).eval(), (modes.to(device).eval() if modes is not None else None)
+
+    def _load_extractors(self):
         main = None
         if any(m != "modes" for m in self.metrics):
             main = build_extractor(
@@ -88,8 +96,7 @@ class ImageEvaluator:
                 modes = main
             else:
                 modes = build_extractor("classifier", self.datamodule, self.classifier_dir, self.classifier)
-        main = main if main is not None else modes
-        return main.to(device).eval(), (modes.to(device).eval() if modes is not None else None)
+        return (main if main is not None else modes), modes
 
     def cache_path(self, cache_id: str) -> Path:
         shape = "x".join(str(s) for s in getattr(self.datamodule, "sample_shape", ()))
