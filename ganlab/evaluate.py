@@ -154,18 +154,19 @@ def output_paths(ckpt: str) -> tuple[Path, Path]:
 
 
 def save_grid(module, path: Path, n: int, seed: int) -> None:
-    from torchvision.utils import save_image
+    """The training grid's picture (``SampleGridCallback``: fixed seeded z, one row per class if conditional)."""
+    from torchvision.utils import make_grid, save_image
 
-    z = torch.randn(n, module.latent_dim, generator=torch.Generator().manual_seed(seed))
-    images = ((module.sample(z=z).float().cpu() + 1) / 2).clamp(0, 1)
-    save_image(images, path, nrow=int(n**0.5) or 1)
+    from ganlab.callbacks.sample_grid import SampleGridCallback
+
+    grid = SampleGridCallback(n_samples=n, nrow=int(n**0.5) or 1, seed=seed)
+    save_image(make_grid(grid.images(module), nrow=grid.nrow, padding=2), path)
 
 
 def summary_line(result: dict) -> str:
-    names = ("classifier_fid", "classifier_kid", "classifier_is", "fid", "kid", "is", "modes", "mode_kl")
-    parts = [f"{k} {result[k]:.4g}" for k in names if isinstance(result.get(k), int | float)]
-    if "n_modes" in result:
-        parts = [p if not p.startswith("modes") else f"modes {result['modes']}/{result['n_modes']}" for p in parts]
+    from ganlab.metrics.evaluator import score_parts
+
+    parts = score_parts(result)
     for key in ("probe_accuracy", "test_accuracy"):
         if key in result:
             parts.append(f"{key.replace('_', ' ')} {result[key]:.2%}")

@@ -63,6 +63,8 @@ def run(cfg: DictConfig) -> dict:
 
 
 def format_summary(cfg: DictConfig, summary: dict, run_dir: Path) -> str:
+    from ganlab.metrics.evaluator import score_parts
+
     parts = [f"[ganlab] {cfg.name}: iteration {summary.get('iteration')}"]
     modes = summary.get("mode_coverage")
     if modes:
@@ -70,12 +72,7 @@ def format_summary(cfg: DictConfig, summary: dict, run_dir: Path) -> str:
         parts.append(f"HQ {modes['hq']:.1f} %")
         if modes.get("mode_kl") is not None:
             parts.append(f"mode KL {modes['mode_kl']:.3f}")
-    scores = summary.get("image_metrics") or {}
-    for key in ("classifier_fid", "fid", "classifier_is", "is"):
-        if scores.get(key) is not None:
-            parts.append(f"{key} {scores[key]:.3g}")
-    if scores.get("modes") is not None:
-        parts.append(f"modes {scores['modes']}/{scores['n_modes']}")
+    parts += score_parts(summary.get("image_metrics") or {})
     if summary.get("val/acc") is not None:
         parts.append(f"test accuracy {summary['val/acc']:.2%}")
     parts.append(f"run dir {run_dir}")

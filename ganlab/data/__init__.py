@@ -1,14 +1,13 @@
 """One LightningDataModule per dataset family."""
 
 from ganlab.data.images import (
-    CelebADataModule,
-    CIFAR10DataModule,
     DatasetNotFoundError,
     DigitsDataModule,
     FashionMNISTDataModule,
     ImageDataModule,
     MNISTDataModule,
 )
+from ganlab.data.rgb import CelebADataModule, CIFAR10DataModule
 from ganlab.data.stacked_mnist import StackedMNIST, StackedMNISTDataModule, stacked_label
 from ganlab.data.toy2d import Mixture, Toy2DDataModule, grid_mixture, ring_mixture
 

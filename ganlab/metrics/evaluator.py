@@ -28,6 +28,17 @@ PREFIX = {"inception": "", "classifier": "classifier_"}
 PREFIXED = ("fid", "kid", "kid_std", "is", "is_std")
 
 
+def score_parts(scores: dict) -> list[str]:
+    """``classifier_fid 11.4``, ``modes 10/10``, … of an evaluation's values, for one-line summaries."""
+    names = [p + k for p in ("classifier_", "") for k in ("fid", "kid", "is")]
+    parts = [f"{k} {scores[k]:.3g}" for k in names if scores.get(k) is not None]
+    if scores.get("modes") is not None:
+        parts.append(f"modes {scores['modes']}/{scores['n_modes']}")
+    if scores.get("mode_kl") is not None:
+        parts.append(f"mode_kl {scores['mode_kl']:.3g}")
+    return parts
+
+
 def rank_share(n: int, rank: int, world_size: int) -> int:
     return n // world_size + (1 if rank < n % world_size else 0)
 

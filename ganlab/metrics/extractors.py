@@ -174,14 +174,12 @@ def file_digest(path: Path, length: int = 10) -> str:
 def classifier_file(datamodule, classifier_dir: str | os.PathLike, path: str | os.PathLike | None = None) -> Path:
     """The domain classifier that judges ``datamodule``'s images: ``path`` if given, else
     ``<classifier_dir>/<domain>.pt``. One ConfigError line when none fits or the file is missing."""
-    from ganlab.data.images import ImageDataModule
+    from ganlab.fit_checks import data_options
 
     name = getattr(datamodule, "name", type(datamodule).__name__)
     domain = getattr(datamodule, "classifier_domain", None)
     if path is None and domain is None:
-        domains = sorted(
-            {c.name for c in _subclasses(ImageDataModule) if getattr(c, "classifier_domain", None) is not None}
-        )
+        domains = data_options(lambda cls: getattr(cls, "classifier_domain", None) is not None)
         raise ConfigError(
             f"extractor=classifier has no domain classifier for data={name}; accepted: extractor=inception, "
             f"or data={'|'.join(domains)}"
@@ -191,13 +189,6 @@ def classifier_file(datamodule, classifier_dir: str | os.PathLike, path: str | o
         hint = f"train it with `ganlab-train experiment=classifier_{domain}`" if domain else "train a classifier"
         raise ConfigError(f"classifier file {file} is missing: {hint} (or pass classifier=<file>)")
     return file
-
-
-def _subclasses(cls) -> list[type]:
-    out = []
-    for sub in cls.__subclasses__():
-        out += [sub, *_subclasses(sub)]
-    return out
 
 
 def build_extractor(
