@@ -44,6 +44,15 @@ bench: $(STAMP)
 	$(BIN)/python -m experiments.bench.modes $(ARGS)
 	$(BIN)/python -m experiments.bench.images $(ARGS)
 	$(BIN)/python -m experiments.bench.metrics $(ARGS)
+	$(BIN)/python -m experiments.bench.checkpoint $(ARGS)
+
+## Requeue demo on a real one-node Slurm on this machine (root; installs slurm-wlm + munge the first time): a 2-job
+## multirun through hydra-submitit-launcher, job 0 requeued mid-training, checked to resume bit-exactly.
+## The cluster keeps running afterwards: experiments/slurm/cluster.sh stop
+.PHONY: slurm-demo
+slurm-demo: $(STAMP)
+	experiments/slurm/cluster.sh start
+	SLURM_CONF=$${SLURM_CONF:-$${GANLAB_SLURM_DIR:-/tmp/ganlab-slurm}/slurm.conf} $(BIN)/python experiments/slurm/demo.py $(ARGS)
 
 clean:
 	rm -rf outputs multirun lightning_logs wandb .pytest_cache experiments/bench/out

@@ -17,11 +17,38 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
+import ganlab.loggers  # noqa: F401  (registers the ganlab.wandb_* resolvers)
 import ganlab.schemas  # noqa: F401  (registers the structured-config schemas)
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 PRIMARY = "train"
 MAX_SWEEP_CHECKS = 256
+
+
+def slurm_job_id() -> str | None:
+    """This Slurm job's id (``<array job>_<task>`` for an array task), None outside Slurm."""
+    import os
+
+    array_job, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    return f"{array_job}_{task}" if array_job and task else os.environ.get("SLURM_JOB_ID")
+
+
+def run_stamp() -> str:
+    """The last part of a single run's directory: ``slurm-<job id>`` inside a Slurm job (a requeued job gets
+    its directory, hence its checkpoint, back), else the start time."""
+    from datetime import datetime
+
+    job = slurm_job_id()
+    return f"slurm-{job}" if job else datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
+
+
+def path_safe(text: str) -> str:
+    """A job's override string as one directory name (group overrides such as ``callbacks/metrics=x`` have '/')."""
+    return str(text).replace("/", ".")
+
+
+OmegaConf.register_new_resolver("ganlab.run_stamp", run_stamp, use_cache=True, replace=True)
+OmegaConf.register_new_resolver("ganlab.path_safe", path_safe, replace=True)
 
 
 class ConfigError(ValueError):
@@ -67,19 +94,27 @@ def validate(cfg: DictConfig) -> None:
         if not rule.check(value):
             raise ConfigError(f"{rule.key}={value!r} is invalid; accepted: {rule.accepted}")
     _check_model_fits_loss(cfg)
+    _check_sync_batchnorm(cfg)
     if cfg.get("model") is not None and "unroll_steps" in cfg.model:
         _check_optimizer_for_unrolling(cfg)
-    checked_ckpt_path(cfg.get("ckpt_path"))
+    check_resume(cfg)
 
 
-def checked_ckpt_path(ckpt_path) -> str | None:
-    """The checkpoint to resume from, as a path string, or ConfigError when it is not an existing file."""
-    if ckpt_path is None:
-        return None
-    path = Path(str(ckpt_path)).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"ckpt_path={ckpt_path} does not exist; accepted: the path of an existing .ckpt file")
-    return str(path)
+def check_resume(cfg: DictConfig) -> None:
+    """``ckpt_path`` (``last`` or a path) names a readable checkpoint of this very architecture."""
+    if cfg.get("ckpt_path") is None:
+        return
+    import torch
+
+    from ganlab.checkpoints import check_fits, read_checkpoint, resolve_resume
+    from ganlab.train import build_module, experiment_dir
+
+    path = resolve_resume(cfg.ckpt_path, experiment_dir(cfg))
+    checkpoint = read_checkpoint(path)
+    if cfg.get("model") is not None:
+        with torch.device("meta"):
+            module = build_module(cfg, record_config=False)
+        check_fits(checkpoint, module, "ckpt_path", cfg.ckpt_path)
 
 
 def _check_model_fits_loss(cfg: DictConfig) -> None:
@@ -93,6 +128,22 @@ def _check_model_fits_loss(cfg: DictConfig) -> None:
         raise ConfigError(f"loss={loss.get('name', '?')} does not fit model=began; accepted: loss=began")
     if began_loss and not began_model:
         raise ConfigError("loss=began needs BEGAN's autoencoder discriminator; accepted: model=began")
+
+
+def _check_sync_batchnorm(cfg: DictConfig) -> None:
+    """SyncBatchNorm has no double backward: gradient penalties and second-order unrolling need one."""
+    if not OmegaConf.select(cfg, "trainer.sync_batchnorm", default=False):
+        return
+    penalty = OmegaConf.select(cfg, "loss.penalty", default=None)
+    second_order = OmegaConf.select(cfg, "model.unroll_steps", default=0) and str(
+        OmegaConf.select(cfg, "model.unroll_mode", default="")
+    ).endswith("second_order")
+    if penalty is not None or second_order:
+        needs = f"loss={cfg.loss.get('name', '?')}" if penalty is not None else "model.unroll_mode=second_order"
+        raise ConfigError(
+            f"trainer.sync_batchnorm=true cannot be used with {needs} (SyncBatchNorm has no double backward); "
+            "accepted: trainer.sync_batchnorm=false, or a discriminator without BatchNorm"
+        )
 
 
 def _check_optimizer_for_unrolling(cfg: DictConfig) -> None:
@@ -253,11 +304,21 @@ def _unknown_key_message(config_name: str, combo: list[str], exc: Exception) -> 
     return f"{key}={value}: unknown key '{leaf}' in {where}; accepted: {accepted} (prefix with + to add a new key)"
 
 
+def _launcher_choice(config_name: str, combo: list[str]) -> tuple[str, int | None]:
+    """(hydra/launcher choice, hydra.launcher.tasks_per_node or None) of one composed job."""
+    from hydra import compose
+
+    hydra_cfg = compose(config_name, overrides=combo, return_hydra_config=True).hydra
+    launcher = OmegaConf.select(hydra_cfg, "runtime.choices", default={}).get("hydra/launcher", "basic")
+    return launcher, OmegaConf.select(hydra_cfg, "launcher.tasks_per_node", default=None)
+
+
 def preflight(argv: Sequence[str]) -> list[str]:
     """Validate the command line; return it with report aliases translated. Raises ConfigError."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    from ganlab.callbacks.ddp_check import check_ddp_multirun
     from ganlab.fit_checks import check_networks_fit_data
 
     argv = translate_aliases(argv)
@@ -279,5 +340,7 @@ def preflight(argv: Sequence[str]) -> list[str]:
                 raise ConfigError(_unknown_key_message(args.config_name, combo, exc) or _one_line(exc)) from None
             validate(cfg)
             check_networks_fit_data(cfg)
+            if args.multirun:
+                check_ddp_multirun(cfg, True, *_launcher_choice(args.config_name, combo))
     GlobalHydra.instance().clear()
     return argv

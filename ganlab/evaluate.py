@@ -56,14 +56,10 @@ def compose_eval(argv: list[str]) -> DictConfig:
 
 
 def load_checkpoint(path: str) -> tuple[dict, DictConfig]:
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise ConfigError(f"ckpt={path} does not exist; accepted: the path of a .ckpt file written by ganlab-train")
-    try:
-        checkpoint = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ConfigError(f"ckpt={path} is not a readable checkpoint ({_one_line(exc)[:160]})") from None
-    config = checkpoint.get("ganlab", {}).get("config") if isinstance(checkpoint, dict) else None
+    from ganlab.checkpoints import read_checkpoint
+
+    checkpoint = read_checkpoint(path, key="ckpt")
+    config = (checkpoint.get("ganlab") or {}).get("config")
     if not config:
         raise ConfigError(f"ckpt={path} holds no ganlab run configuration; accepted: a checkpoint of ganlab-train")
     return checkpoint, OmegaConf.create(config)

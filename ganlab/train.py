@@ -11,16 +11,17 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.config import CONF_DIR, PRIMARY, ConfigError, checked_ckpt_path, preflight
+from ganlab.config import CONF_DIR, PRIMARY, ConfigError, preflight
 from ganlab.fit_checks import check_fit, shape_errors_as_config_errors
 
 #: ``optim.<key>`` → the module's keyword argument (other keys, e.g. a classifier's ``optimizer``, pass as named).
 OPTIM_KWARGS = {"generator": "optimizer_g", "discriminator": "optimizer_d"}
 
 
-def build_module(cfg: DictConfig):
+def build_module(cfg: DictConfig, record_config: bool = True):
     """The LightningModule of a composed config: the model node, with the live loss / optimizer / scheduler
-    factories bound after instantiation (Hydra would turn dataclass kwargs back into configs)."""
+    factories bound after instantiation (Hydra would turn dataclass kwargs back into configs). With
+    ``record_config`` the resolved config goes into its checkpoints (needs Hydra's run-time config)."""
     from hydra.utils import instantiate
 
     live = {OPTIM_KWARGS.get(key, key): instantiate(node) for key, node in (cfg.get("optim") or {}).items()}
@@ -28,29 +29,62 @@ def build_module(cfg: DictConfig):
         live["loss"] = instantiate(cfg.loss)
     with shape_errors_as_config_errors():
         module = instantiate(cfg.model, _partial_=True)(**live)
-    module.run_config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    if record_config:
+        module.run_config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     return module
 
 
-def build(cfg: DictConfig):
-    """Instantiate (datamodule, module, trainer) from a composed config (outputs go to ``cfg.paths.run_dir``)."""
+def build(cfg: DictConfig, resume_ckpt: str | None = None):
+    """Instantiate (datamodule, module, trainer) from a composed config (outputs go to ``cfg.paths.run_dir``);
+    ``resume_ckpt``: the checkpoint the run will continue (checked to fit; a W&B run continues its run id)."""
     import pytorch_lightning as pl
     from hydra.utils import instantiate
+
+    from ganlab.checkpoints import check_fits, read_checkpoint
+    from ganlab.loggers import build_logger, logger_callbacks
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
     module = build_module(cfg)
     check_fit(datamodule, module)
+    if resume_ckpt is not None:
+        check_fits(read_checkpoint(resume_ckpt), module, "ckpt_path", resume_ckpt)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
-    logger = instantiate(cfg.logger) if cfg.get("logger") else False
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger)
+    logger = build_logger(cfg, resume_ckpt)
+    callbacks += logger_callbacks(logger)
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, plugins=cluster_plugins())
     return datamodule, module, trainer
+
+
+def experiment_dir(cfg: DictConfig) -> Path:
+    """Where the runs of this experiment live (``ckpt_path=last`` looks there)."""
+    return Path(cfg.paths.output_root) / str(cfg.task) / str(cfg.name)
+
+
+def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
+    """The checkpoint this run continues from, or None; says so on stdout."""
+    from ganlab.checkpoints import read_checkpoint, resolve_resume
+
+    path = resolve_resume(cfg.get("ckpt_path"), experiment_dir(cfg), run_dir, cfg.get("auto_resume", True))
+    if path is not None:
+        checkpoint = read_checkpoint(path)
+        iteration = (checkpoint.get("ganlab") or {}).get("iteration", checkpoint.get("global_step"))
+        print(f"[ganlab] resuming from {path} (iteration {iteration})", flush=True)
+    return path
+
+
+def cluster_plugins() -> list:
+    """On Slurm, Lightning's own auto-requeue is off: requeueing has one owner (``callbacks/preemption.py``)."""
+    from lightning_fabric.plugins.environments import SLURMEnvironment
+
+    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
 
 
 def run(cfg: DictConfig) -> dict:
     run_dir = Path(cfg.paths.run_dir)
-    datamodule, module, trainer = build(cfg)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=checked_ckpt_path(cfg.get("ckpt_path")))
+    ckpt_path = resume_checkpoint(cfg, run_dir)
+    datamodule, module, trainer = build(cfg, ckpt_path)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     summary_path = run_dir / "metrics.json"
     summary = {}
     if summary_path.exists():
@@ -79,18 +113,61 @@ def format_summary(cfg: DictConfig, summary: dict, run_dir: Path) -> str:
     return " | ".join(parts)
 
 
+#: (job directory, one-line error) of the jobs of this process's multirun that failed.
+FAILED_JOBS: list[tuple[str, str]] = []
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """Mistakes of the user's (a bad setting, missing files): one line, no traceback."""
+    from ganlab.data import DatasetNotFoundError
+
+    return ConfigError, DatasetNotFoundError
+
+
+def in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def record_failure(cfg: DictConfig, exc: Exception) -> None:
+    """A multirun job failed: ``failed.json`` in its directory, a line on stderr; the other jobs go on."""
+    import json
+    import traceback
+
+    from ganlab.config import _one_line
+
+    run_dir = Path(cfg.paths.run_dir)
+    message = _one_line(exc) or type(exc).__name__
+    details = {"error": message, "type": type(exc).__name__, "traceback": traceback.format_exc()}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "failed.json").write_text(json.dumps(details, indent=2) + "\n")
+    if not isinstance(exc, user_errors()):
+        traceback.print_exc()
+    print(f"ganlab-train: job {run_dir.name} failed: {message}", file=sys.stderr, flush=True)
+    FAILED_JOBS.append((str(run_dir), message))
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=PRIMARY)
 def _hydra_main(cfg: DictConfig) -> None:
+    failed = True
     try:
         run(cfg)
-    except ConfigError as exc:
-        print(f"ganlab-train: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        failed = False
+    except Exception as exc:
+        if in_multirun():
+            record_failure(cfg, exc)
+        elif isinstance(exc, user_errors()):
+            print(f"ganlab-train: error: {exc}", file=sys.stderr)
+            sys.exit(2)
+        else:
+            raise
     finally:
         if cfg.get("logger") and "wandb" in str(cfg.logger.get("_target_", "")).lower():
             import wandb
 
-            wandb.finish()
+            wandb.finish(exit_code=1 if failed else 0)  # once per job: multirun jobs share this process
 
 
 def main() -> None:
@@ -101,6 +178,10 @@ def main() -> None:
         sys.exit(2)
     sys.argv = [sys.argv[0], *argv]
     _hydra_main()
+    if FAILED_JOBS:
+        listing = "; ".join(f"{Path(d).name}: {m}" for d, m in FAILED_JOBS)
+        print(f"ganlab-train: {len(FAILED_JOBS)} job(s) failed ({listing})", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,9 @@ def run_ganlab_eval(args: list[str], cwd: Path, timeout: float, **env) -> subpro
     return run_script("ganlab-eval", args, cwd, timeout, **env)
 
 
-def run_script(script: str, args: list[str], cwd: Path, timeout: float, **env) -> subprocess.CompletedProcess:
-    cwd.mkdir(parents=True, exist_ok=True)
-    full_env = {
+def script_env(cwd: Path, **env) -> dict[str, str]:
+    """The environment of a CLI run in a test: outputs under ``cwd``, one thread, W&B offline."""
+    return {
         **os.environ,
         "GANLAB_OUTPUT_DIR": str(cwd / "outputs"),
         "GANLAB_MULTIRUN_DIR": str(cwd / "multirun"),
@@ -29,6 +29,10 @@ def run_script(script: str, args: list[str], cwd: Path, timeout: float, **env) -
         "WANDB_MODE": "offline",
         **env,
     }
+
+
+def run_script(script: str, args: list[str], cwd: Path, timeout: float, **env) -> subprocess.CompletedProcess:
+    cwd.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
-        [str(BIN / script), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+        [str(BIN / script), *args], cwd=cwd, env=script_env(cwd, **env), capture_output=True, text=True, timeout=timeout
     )

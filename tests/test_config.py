@@ -109,6 +109,16 @@ BAD_ARGV = [
     pytest.param(["model.foo=1"], ["model.foo", "1", "unroll_steps", "d_steps"], id="unknown-key"),
     pytest.param(["ckpt_path=/nonexistent.ckpt"], ["ckpt_path", "/nonexistent.ckpt"], id="missing-ckpt"),
     pytest.param(["-m", "loss=minimax,bogus"], ["loss", "bogus", "non_saturating"], id="multirun-bad-loss"),
+    pytest.param(
+        ["experiment=digits_dcgan", "trainer=ddp_cpu", "trainer.sync_batchnorm=true", "loss=wgan_gp"],
+        ["trainer.sync_batchnorm=true", "loss=wgan_gp", "double backward", "accepted"],
+        id="syncbn-with-gradient-penalty",
+    ),
+    pytest.param(
+        ["-m", "trainer=ddp_cpu", "loss=minimax,non_saturating"],
+        ["local multirun", "hydra/launcher=slurm"],
+        id="local-multirun-with-ddp",
+    ),
 ]
 
 

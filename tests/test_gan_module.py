@@ -164,9 +164,10 @@ def test_checkpoint_round_trip_restores_iteration_and_noise(tmp_path):
     restored = make_module(unroll_steps=1)
     restored.on_load_checkpoint(ckpt)
     assert restored.iteration == 4
-    device_type, state = restored._noise_restore
+    device_type, state, rank_states = restored._noise_restore
     restored.noise.set_state(state)
-    assert device_type == "cpu" and torch.equal(restored.sample_latent(3), expected_next)
+    assert device_type == "cpu" and rank_states is None  # one process: no per-rank states
+    assert torch.equal(restored.sample_latent(3), expected_next)
     resumed = make_module(unroll_steps=1)
     fit(resumed, iterations=6, ckpt_path=str(tmp_path / "last.ckpt"))
     assert resumed.iteration == 6

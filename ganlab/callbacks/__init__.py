@@ -1,17 +1,23 @@
 """Lightning callbacks: evaluation, plots, run summaries."""
 
+from ganlab.callbacks.ddp_check import RankConsistencyCheck
 from ganlab.callbacks.diagnostics import TrainingDiagnostics, plot_curves
 from ganlab.callbacks.image_metrics import ImageMetricsCallback
 from ganlab.callbacks.mode_coverage import ModeCoverageCallback
+from ganlab.callbacks.preemption import PreemptionCheckpoint
 from ganlab.callbacks.run_summary import RunSummary, write_metrics_json
 from ganlab.callbacks.sample_grid import SampleGridCallback
+from ganlab.callbacks.wandb_run import WandbRunCallback
 
 __all__ = [
     "ImageMetricsCallback",
     "ModeCoverageCallback",
+    "PreemptionCheckpoint",
+    "RankConsistencyCheck",
     "RunSummary",
     "SampleGridCallback",
     "TrainingDiagnostics",
+    "WandbRunCallback",
     "plot_curves",
     "write_metrics_json",
 ]

@@ -51,6 +51,8 @@ class RunSummary(pl.Callback):
         for ckpt in trainer.checkpoint_callbacks:
             if ckpt.monitor and ckpt.best_model_path:
                 values["best_checkpoint"] = ckpt.best_model_path
+            elif ckpt.best_model_path:  # no monitor: the newest checkpoint (conf: last_checkpoint)
+                values["last_checkpoint"] = ckpt.best_model_path
             if ckpt.last_model_path:
                 values["last_checkpoint"] = ckpt.last_model_path
         self.run_dir.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 from torchdata.stateful_dataloader import StatefulDataLoader
 from torchvision import datasets, transforms
 
+from ganlab.data.sampling import EpochBatchSampler
 from ganlab.data.shapes import check_declared_shape
 
 DOWNLOAD_TIMEOUT_S = 30
@@ -133,11 +134,9 @@ class ImageDataModule(pl.LightningDataModule):
         self.setup()
         return StatefulDataLoader(
             self.dataset,
-            batch_size=self.batch_size,
-            shuffle=True,
-            drop_last=True,
+            batch_sampler=EpochBatchSampler(len(self.dataset), self.batch_size, seed=self.seed),
             num_workers=self.num_workers,
-            generator=torch.Generator().manual_seed(self.seed + 1),
+            generator=torch.Generator().manual_seed(self.seed + 1),  # workers' seeds only (no global RNG draw)
         )
 
 

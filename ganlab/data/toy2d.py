@@ -11,8 +11,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
 from torchdata.stateful_dataloader import StatefulDataLoader
-from torchdata.stateful_dataloader.sampler import BatchSampler, RandomSampler
 
+from ganlab.data.sampling import EpochBatchSampler
 from ganlab.data.shapes import check_declared_shape
 
 
@@ -53,8 +53,8 @@ class Toy2DDataModule(pl.LightningDataModule):
     """A fixed pool of ``pool_size`` points drawn once from the mixture (seeded), served in random
     batches; an "epoch" is ``iterations_per_epoch`` batches (the evaluation cadence).
 
-    Batches are gathered by fancy indexing (a BatchSampler used as the sampler), not collated sample by
-    sample, and the loader is a StatefulDataLoader so resumed runs continue the same sequence.
+    Batches are gathered by fancy indexing (a batch sampler used as the sampler), not collated sample by
+    sample; their order is ``EpochBatchSampler``'s, so resumed runs continue the same sequence exactly.
     """
 
     def __init__(
@@ -90,11 +90,13 @@ class Toy2DDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> StatefulDataLoader:
         self.setup()
-        sampler = RandomSampler(
-            self.dataset,
+        batches = EpochBatchSampler(
+            len(self.dataset),
+            self.batch_size,
+            seed=self.seed,
             replacement=True,
             num_samples=self.batch_size * self.iterations_per_epoch,
-            generator=torch.Generator().manual_seed(self.seed + 1),
         )
-        batches = BatchSampler(sampler, self.batch_size, drop_last=True)
-        return StatefulDataLoader(self.dataset, sampler=batches, batch_size=None)
+        # batch_size=None with a sampler of index lists: one fancy-indexing gather per batch, no collation
+        generator = torch.Generator().manual_seed(self.seed + 1)  # base seed only: no draw from the global RNG
+        return StatefulDataLoader(self.dataset, sampler=batches, batch_size=None, generator=generator)

@@ -14,6 +14,13 @@ import torch
 from torch import Tensor, nn
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
+#: Odd 64-bit constant spreading the DDP ranks' noise seeds (rank 0 keeps ``noise_seed``: one process is unchanged).
+RANK_SEED_STRIDE = 0x9E3779B97F4A7C15
+
+
+def rank_noise_seed(noise_seed: int, rank: int) -> int:
+    """The noise seed of DDP rank ``rank``: every rank draws its own latents."""
+    return (noise_seed + rank * RANK_SEED_STRIDE) % 2**64
 
 
 def grad_norm(params) -> Tensor:
@@ -50,7 +57,9 @@ class AdversarialModule(pl.LightningModule):
         self.noise = torch.Generator().manual_seed(noise_seed)
         #: Completed training iterations (batches); unlike ``global_step`` it does not count optimizer steps.
         self.iteration = 0
-        self._noise_restore: tuple[str, Tensor] | None = None
+        self._noise_restore: tuple[str, Tensor, Tensor | None] | None = None
+        self._noise_rank = 0  # the DDP rank the noise RNG is seeded for
+        self._global_rng_restore: Tensor | None = None
         #: Plain-dict run configuration, stored in checkpoints (set by the entry point).
         self.run_config: dict | None = None
         #: (iteration, {name: value}) of the last logged iteration, for diagnostics callbacks.
@@ -141,29 +150,47 @@ class AdversarialModule(pl.LightningModule):
             # CUDA build of torch on a machine without GPU it makes every optimizer.step() dlopen NVML
             # (≈ 0.13 ms per step, measured). A CPU fit has no CUDA to protect.
             os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
-        if self.noise.device != self.device:
-            self.noise = torch.Generator(self.device).manual_seed(self.noise_seed)
+        rank, world_size = self.global_rank, self.trainer.world_size
+        if self.noise.device != self.device or self._noise_rank != rank:
+            self.noise = torch.Generator(self.device).manual_seed(rank_noise_seed(self.noise_seed, rank))
+            self._noise_rank = rank
         if self._noise_restore is not None:
-            device_type, state = self._noise_restore
+            device_type, state, states = self._noise_restore
             if device_type != self.device.type:
                 raise RuntimeError(
                     f"checkpoint noise RNG was saved on {device_type}, this run is on {self.device.type}: "
                     "exact resume needs the same device type"
                 )
-            self.noise.set_state(state)
+            if states is not None and states.shape[0] == world_size:  # same world size: exact
+                self.noise.set_state(states[rank].clone())
+            elif rank == 0:
+                self.noise.set_state(state)
+            else:  # another world size: distinct noise per rank, not an uninterrupted run's
+                self.noise.manual_seed(rank_noise_seed(self.noise_seed + self.iteration, rank))
             self._noise_restore = None
         if self.log_every_n_iterations is None:
             self.log_every_n_iterations = self.trainer.log_every_n_steps
 
     def on_train_start(self) -> None:
-        """With a length in iterations and no epoch limit, bound the epochs too (the progress bar shows it).
-        ``should_stop`` ends training at the exact iteration; the bound only has to be large enough."""
+        """Re-apply a resumed run's global RNG state (last thing before the first batch). With a length in
+        iterations and no epoch limit, bound the epochs too (the progress bar shows it); ``should_stop`` ends
+        training at the exact iteration, the bound only has to be large enough."""
+        if self._global_rng_restore is not None:
+            torch.set_rng_state(self._global_rng_restore)
+            self._global_rng_restore = None
         batches = self.trainer.num_training_batches
         if self.max_iterations and self.trainer.max_epochs in (None, -1) and math.isfinite(batches) and batches > 0:
             remaining = max(self.max_iterations - self.iteration, 0)
             resumed_slack = 1 if self.iteration else 0  # a checkpoint may have been written mid-epoch
             epochs = self.trainer.current_epoch + math.ceil(remaining / batches) + resumed_slack
             self.trainer.fit_loop.max_epochs = max(epochs, 1)
+
+    def on_train_batch_start(self, batch, batch_idx: int):
+        """A run resumed from its final checkpoint (or a requeued job that had finished) trains no more."""
+        if self.max_iterations is not None and self.iteration >= self.max_iterations:
+            self.trainer.should_stop = True
+            return -1  # Lightning: skip the rest of this epoch
+        return None
 
     def _step_schedulers(self) -> None:
         schedulers = self.lr_schedulers()
@@ -181,12 +208,25 @@ class AdversarialModule(pl.LightningModule):
         checkpoint["ganlab"] = {
             "iteration": self.iteration,
             "noise_device": self.noise.device.type,
-            "noise_state": self.noise.get_state(),
+            "noise_state": self.noise.get_state(),  # rank 0's
+            "noise_states": self._gather_noise_states(),  # every rank's (None with one process)
+            "torch_rng_state": torch.get_rng_state(),  # dropout and any other global draw
             "config": self.run_config,
         }
+
+    def _gather_noise_states(self) -> Tensor | None:
+        """Every DDP rank's noise RNG state, (world_size, n) uint8 on the CPU; None with one process. A collective:
+        ``Trainer.save_checkpoint`` runs on every rank."""
+        if self.trainer.world_size <= 1 or not torch.distributed.is_initialized():
+            return None
+        state = self.noise.get_state().to(self.device)  # NCCL gathers device tensors
+        states = [torch.empty_like(state) for _ in range(self.trainer.world_size)]
+        torch.distributed.all_gather(states, state)
+        return torch.stack(states).cpu()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get("ganlab", {})
         self.iteration = int(state.get("iteration", 0))
         if state.get("noise_state") is not None:
-            self._noise_restore = (state["noise_device"], state["noise_state"])
+            self._noise_restore = (state["noise_device"], state["noise_state"], state.get("noise_states"))
+        self._global_rng_restore = state.get("torch_rng_state")

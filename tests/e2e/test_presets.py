@@ -137,8 +137,9 @@ def test_preset_fits_one_batch_and_writes_its_outputs(preset_run, name):
         coverage = metrics["mode_coverage"]
         assert coverage["n_modes"] == run.datamodule.mixture.n_modes
         assert coverage["n_samples"] == run.cfg.callbacks.mode_coverage.n_samples
-    # Lightning 2.6 writes save_last's last.ckpt in on_train_end even under fast_dev_run
-    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
+    # fast_dev_run switches ModelCheckpoint off: write the checkpoint a run of the preset would write
+    run.trainer.save_checkpoint(run_dir / "checkpoints" / "preset.ckpt")
+    ckpt = torch.load(run_dir / "checkpoints" / "preset.ckpt", weights_only=True, map_location="cpu")
     assert ckpt["ganlab"]["iteration"] == 1
     assert ckpt["ganlab"]["config"]["name"] == name
     assert ckpt["ganlab"]["config"]["data"]["batch_size"] == run.datamodule.batch_size

@@ -1,0 +1,87 @@
+"""Checkpoints as the entry points see them: read with one-line errors, find the one to resume, check it fits.
+
+``ckpt_path`` of ``ganlab-train`` accepts ``null`` (a fresh run, or the run directory's own ``last.ckpt`` when
+the directory already has one: a requeued Slurm job), ``last`` (the newest ``last.ckpt`` of the experiment)
+or a path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ganlab.config import ConfigError, _one_line
+
+LAST = "last"
+LAST_FILE = Path("checkpoints") / "last.ckpt"
+ACCEPTED = "a .ckpt file written by ganlab-train"
+
+
+def read_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict:
+    """The checkpoint dict (CPU tensors, ``weights_only``), or ConfigError naming ``key`` and the problem."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ConfigError(f"{key}={path} does not exist; accepted: the path of {ACCEPTED}")
+    try:
+        checkpoint = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        reason = _one_line(exc)[:160]
+        raise ConfigError(f"{key}={path} is not a readable checkpoint ({reason}); accepted: {ACCEPTED}") from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise ConfigError(f"{key}={path} holds no model weights (no state_dict); accepted: {ACCEPTED}")
+    return checkpoint
+
+
+def latest_checkpoint(experiment_dir: Path) -> Path | None:
+    """The most recently written ``<run>/checkpoints/last.ckpt`` under an experiment's output folder."""
+    candidates = [p for p in experiment_dir.glob(f"*/{LAST_FILE}") if p.is_file()]
+    return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None
+
+
+def resolve_resume(ckpt_path, experiment_dir: Path, run_dir: Path | None = None, auto_resume: bool = True):
+    """The checkpoint a run continues from (a path string), or None for a fresh run.
+
+    ``last`` → the newest ``last.ckpt`` under ``experiment_dir``; a path → itself (checked); ``null`` → the run
+    directory's own ``last.ckpt`` when it exists (a requeued job whose directory is derived from its job id)."""
+    if ckpt_path is None:
+        own = run_dir / LAST_FILE if run_dir is not None else None
+        return str(own) if auto_resume and own is not None and own.is_file() else None
+    if str(ckpt_path) == LAST:
+        found = latest_checkpoint(experiment_dir)
+        if found is None:
+            raise ConfigError(
+                f"ckpt_path=last: no {LAST_FILE} under {experiment_dir}; accepted: the path of {ACCEPTED}, "
+                "or last once a run of this experiment has written one"
+            )
+        return str(found)
+    read_checkpoint(ckpt_path)
+    return str(Path(str(ckpt_path)).expanduser())
+
+
+def _short(target) -> str:
+    return str(target or "?").rsplit(".", 1)[-1]
+
+
+def check_fits(checkpoint: dict, module: torch.nn.Module, key: str, path) -> None:
+    """ConfigError unless the checkpoint's tensors have the module's names and shapes (another architecture)."""
+    saved = checkpoint["state_dict"]
+    own = module.state_dict()
+    missing = [k for k in own if k not in saved]
+    extra = [k for k in saved if k not in own]
+    reshaped = [k for k in own if k in saved and tuple(saved[k].shape) != tuple(own[k].shape)]
+    if not (missing or extra or reshaped):
+        return
+    model = ((checkpoint.get("ganlab") or {}).get("config") or {}).get("model") or {}
+    nets = [_short((model.get(net) or {}).get("_target_")) for net in ("generator", "discriminator")]
+    saved_by = f"{_short(model.get('_target_'))}({', '.join(nets)})" if model else "another model"
+    if reshaped:
+        k = reshaped[0]
+        example = f"{k} is {list(saved[k].shape)} there, {list(own[k].shape)} here"
+    else:
+        example = f"{(missing or extra)[0]} is {'missing there' if missing else 'not in this model'}"
+    raise ConfigError(
+        f"{key}={path} was saved by a different architecture ({saved_by}): {len(missing)} tensors missing, "
+        f"{len(extra)} unexpected, {len(reshaped)} of another shape, e.g. {example}; "
+        "accepted: a checkpoint of the same model configuration"
+    )

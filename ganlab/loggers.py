@@ -1,0 +1,241 @@
+"""The experiment logger of a run (``conf/logger/*.yaml``), and Weights & Biases run naming and resume.
+
+W&B runs are grouped and named by OmegaConf resolvers registered when this module is imported (``ganlab.config``
+imports it, so they exist before Hydra composes):
+
+- ``${ganlab.wandb_group:<fallback>}``: in a Hydra multirun, the sweep (its directory name, ``multirun_<timestamp>``
+  for the default timestamped sweep dir), otherwise ``<fallback>`` (the experiment name);
+- ``${ganlab.wandb_name:<run dir>}``: in a multirun, ``<job num>_<the job's values of the swept keys>`` (e.g.
+  ``1_loss=hinge``; all its overrides, Hydra's ``override_dirname``, when the sweep is not on the command line;
+  ``/`` of group overrides such as ``callbacks/metrics=classifier`` written ``.``), otherwise the run dir's name;
+- ``${ganlab.wandb_tags:}``: the experiment name, the loss name and ``k=<unroll_steps>`` when the model unrolls.
+
+Resume (DESIGN.md §2): every checkpoint records its W&B run (``ganlab.callbacks.WandbRunCallback``). Online, a
+resumed training continues that run (same id, ``resume="allow"``); offline runs cannot be resumed by id, so a
+resumed offline segment is a new run in the same group, tagged ``resumed-from:<old id>``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+import sys
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+WANDB_MODES = ("offline", "online", "disabled")
+#: wandb's legacy spellings of the modes.
+_MODE_ALIASES = {"dryrun": "offline", "run": "online"}
+MAX_TAG_LEN = 64  # W&B's limits
+MAX_NAME_LEN = 128
+
+
+# --------------------------------------------------------------------------- resolvers
+def _hydra_config():
+    """The running job's Hydra config, or None outside a Hydra job (e.g. a config composed in a test)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.get() if HydraConfig.initialized() else None
+
+
+def _multirun_config():
+    """The Hydra config when this job is part of a multirun, else None."""
+    from hydra.types import RunMode
+
+    hc = _hydra_config()
+    return hc if hc is not None and hc.get("mode") == RunMode.MULTIRUN else None
+
+
+def sanitize(text: str, max_len: int = MAX_NAME_LEN) -> str:
+    """A W&B-friendly one-line label: path separators → ``.``, whitespace → ``_``, at most ``max_len`` chars (W&B
+    rejects longer names and tags; a cut label ends in ``...``)."""
+    text = re.sub(r"\s+", "_", str(text).strip()).replace("/", ".").replace("\\", ".")
+    return text if len(text) <= max_len else text[: max_len - 3] + "..."
+
+
+def wandb_group(fallback: Any = None) -> str | None:
+    """``${ganlab.wandb_group:${name}}``: the multirun's sweep directory name, else ``fallback``."""
+    hc = _multirun_config()
+    if hc is None:
+        return None if fallback is None else sanitize(fallback)
+    sweep = Path(str(hc.sweep.dir)).name
+    return sanitize(f"multirun_{sweep}" if sweep[:1].isdigit() else sweep)
+
+
+def swept_keys(argv: list[str]) -> set[str]:
+    """The keys a multirun command line sweeps (``loss=a,b`` → ``loss``); empty when there are none or ``argv`` is
+    not a Hydra command line (e.g. a job started by a cluster launcher in another process)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        overrides = OverridesParser.create().parse_overrides([a for a in argv if not a.startswith("-")])
+    except Exception:
+        return set()
+    return {ov.key_or_group for ov in overrides if ov.is_sweep_override()}
+
+
+def _job_label(hc) -> str:
+    """What tells this multirun job from the others: its values of the swept keys (from the command line), else
+    Hydra's ``override_dirname`` (every override of the job)."""
+    swept = swept_keys(sys.argv[1:])
+    task = [str(o) for o in (hc.overrides.get("task") or [])]
+    mine = sorted(o for o in task if o.split("=", 1)[0].lstrip("+~") in swept)
+    return ",".join(mine) if mine else str(hc.job.get("override_dirname") or "")
+
+
+def wandb_name(run_dir: Any = None) -> str | None:
+    """``${ganlab.wandb_name:${paths.run_dir}}``: a multirun job's ``<num>_<swept overrides>``, else the run
+    directory's name."""
+    hc = _multirun_config()
+    if hc is not None:
+        num, label = hc.job.get("num"), _job_label(hc)
+        return sanitize(f"{num}_{label}" if label else f"job{num}")
+    if run_dir is None:
+        return None
+    return sanitize(Path(str(run_dir)).name) or None
+
+
+def auto_tags(_root_: DictConfig | None = None) -> ListConfig:
+    """``${ganlab.wandb_tags:}``: [experiment name, loss name, ``k=<unroll_steps>`` when the model has it] (a
+    ListConfig: ``OmegaConf.resolve``, hence ``--cfg job --resolve``, cannot store a plain list in the node)."""
+    if _root_ is None:
+        return ListConfig([])
+    tags = [
+        OmegaConf.select(_root_, "name", default=None),
+        OmegaConf.select(_root_, "loss.name", default=None),
+    ]
+    k = OmegaConf.select(_root_, "model.unroll_steps", default=None)
+    if k is not None:
+        tags.append(f"k={k}")
+    return ListConfig([sanitize(t, MAX_TAG_LEN) for t in tags if t not in (None, "")])
+
+
+def register_resolvers() -> None:
+    for name, fn in (
+        ("ganlab.wandb_group", wandb_group),
+        ("ganlab.wandb_name", wandb_name),
+        ("ganlab.wandb_tags", auto_tags),
+    ):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn)
+
+
+register_resolvers()
+
+
+# --------------------------------------------------------------------------- W&B logger
+def new_run_id(length: int = 8) -> str:
+    """A fresh W&B run id (lowercase letters and digits, like wandb's own)."""
+    alphabet = string.ascii_lowercase + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def wandb_mode(mode: str | None) -> str:
+    mode = _MODE_ALIASES.get(str(mode or "offline").lower(), str(mode or "offline").lower())
+    if mode not in WANDB_MODES:
+        raise ValueError(f"logger.mode={mode} is invalid; accepted: {', '.join(WANDB_MODES)}")
+    return mode
+
+
+def _unique(items) -> list[str]:
+    return list(dict.fromkeys(str(i) for i in items if i not in (None, "")))
+
+
+def wandb_logger(
+    project: str = "ganlab",
+    entity: str | None = None,
+    group: str | None = None,
+    name: str | None = None,
+    tags: list[str] | None = None,
+    auto_tags: list[str] | None = None,
+    notes: str | None = None,
+    mode: str = "offline",
+    save_dir: str = ".",
+    log_model: bool | str = False,
+    config: dict | None = None,
+    resume_record: dict | None = None,
+    **init_kwargs,
+):
+    """A ``WandbLogger`` whose ``wandb.init`` arguments are all fixed here (``logger._wandb_init``), with a run id
+    chosen up front so checkpoints can record it before the run starts.
+
+    ``resume_record`` is the ``checkpoint["wandb"]`` of the checkpoint training resumes from: online, the same run
+    continues (``id=<old id>, resume="allow"``); offline / disabled, a new run in the old group is tagged
+    ``resumed-from:<old id>``. ``init_kwargs`` go to ``wandb.init`` (e.g. ``job_type``)."""
+    from pytorch_lightning.loggers import WandbLogger
+
+    mode = wandb_mode(mode)
+    if log_model and mode != "online":
+        raise ValueError(f"logger.log_model={log_model} needs logger.mode=online (checkpoints are uploaded)")
+    all_tags = _unique([*(auto_tags or []), *(tags or [])])
+    run_id, resume = new_run_id(), None
+    if resume_record and resume_record.get("id"):
+        old_id = str(resume_record["id"])
+        group = resume_record.get("group") or group
+        name = resume_record.get("name") or name
+        if mode == "online":
+            run_id, resume = old_id, "allow"
+            project = resume_record.get("project") or project
+        else:
+            all_tags = _unique([*all_tags, f"resumed-from:{old_id}"])
+            note = f"resumed from W&B run {old_id} (offline runs cannot be resumed by id)"
+            notes = f"{notes}\n{note}" if notes else note
+    Path(save_dir).mkdir(parents=True, exist_ok=True)
+    return WandbLogger(
+        project=project,
+        name=name,
+        save_dir=str(save_dir),
+        id=run_id,
+        log_model=log_model,
+        # Not Lightning's ``offline=True``: it rewrites os.environ["WANDB_MODE"], which wandb ignores once set up.
+        offline=False,
+        entity=entity,
+        group=group,
+        tags=[t[:MAX_TAG_LEN] for t in all_tags],
+        notes=notes,
+        mode=mode,
+        resume=resume,
+        config=config,
+        **init_kwargs,
+    )
+
+
+def run_config(cfg: DictConfig) -> dict:
+    """The resolved configuration as a plain dict, without Hydra's own node."""
+    container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    container.pop("hydra", None)
+    return container
+
+
+def build_logger(cfg: DictConfig, resume_ckpt: str | None = None):
+    """The run's logger: False for ``logger=none``; for W&B (``ganlab.loggers.wandb_logger``) a ``WandbLogger``
+    with the resolved config and, when ``resume_ckpt`` records a W&B run, that run's continuation; otherwise
+    ``instantiate(cfg.logger)``."""
+    from hydra.utils import instantiate
+
+    node = cfg.get("logger")
+    if not node:
+        return False
+    if not str(node.get("_target_", "")).endswith("ganlab.loggers.wandb_logger"):
+        return instantiate(node)
+    from ganlab.callbacks.wandb_run import wandb_run_record
+
+    record = wandb_run_record(resume_ckpt) if resume_ckpt else None
+    # The config is passed outside Hydra: instantiate would build every ``_target_`` inside it.
+    factory = instantiate(node, _partial_=True, _convert_="all")
+    return factory(config=run_config(cfg), resume_record=record)
+
+
+def logger_callbacks(logger) -> list:
+    """Callbacks a logger needs (``train.build`` adds them): W&B's run record in every checkpoint."""
+    from pytorch_lightning.loggers import WandbLogger
+
+    loggers = logger if isinstance(logger, list | tuple) else [logger]
+    if any(isinstance(lg, WandbLogger) for lg in loggers):
+        from ganlab.callbacks.wandb_run import WandbRunCallback
+
+        return [WandbRunCallback()]
+    return []

@@ -1,0 +1,155 @@
+"""Exact resume: N iterations straight vs an interruption by a real signal part-way (the preemption checkpoint),
+then a resume to N → generator and discriminator weights (and optimizer states) bit-identical on CPU.
+
+Covers the randomness a GAN step draws: shuffled image batches (StatefulDataLoader), the ring's sampled batches,
+latents and penalty interpolates (the module's noise generator), first-order unrolling, dropout (the global RNG).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from hydra import compose, initialize_config_dir
+
+from ganlab.callbacks import PreemptionCheckpoint
+from ganlab.callbacks.preemption import Preempted
+from ganlab.config import CONF_DIR
+from ganlab.train import build
+
+N = 12
+COMMON = [
+    "trainer.enable_progress_bar=false",
+    "trainer.log_every_n_steps=1",
+    "logger=none",
+    f"model.max_iterations={N}",
+]
+IMAGES = ["data.batch_size=256", "callbacks.sample_grid.n_samples=16", "callbacks.diagnostics=null"]
+CASES = {
+    # 4 iterations an epoch: the interruption (iteration 6) is mid-epoch, the run crosses epoch boundaries
+    "ring_unrolled_k2": ["experiment=ring_unrolled", "model.unroll_steps=2", "data.iterations_per_epoch=4"]
+    + ["data.batch_size=64", "callbacks.mode_coverage.n_samples=200"],
+    # digits: 1 797 images / 256 → 7 batches an epoch, shuffled
+    "digits_dcgan_wgan_gp": ["experiment=digits_dcgan", "loss=wgan_gp", *IMAGES],
+    "digits_mlp_dropout_k2": ["experiment=digits_dcgan", "model=gan_mlp", "model.unroll_steps=2", *IMAGES],
+}
+
+
+class SignalAt(pl.Callback):
+    """Sends a real signal to this process at the end of iteration ``at`` (before the preemption callback runs)."""
+
+    def __init__(self, at: int, signum: int):
+        self.at, self.signum = at, signum
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if pl_module.iteration == self.at:
+            os.kill(os.getpid(), self.signum)
+
+
+def fit(run_dir: Path, overrides: list[str], ckpt_path=None, signal_at: tuple[int, int] | None = None):
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=[*COMMON, f"paths.run_dir={run_dir}", *overrides])
+    datamodule, module, trainer = build(cfg)
+    if signal_at:
+        trainer.callbacks.insert(0, SignalAt(*signal_at))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    return module, trainer
+
+
+def assert_identical(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, f"{len(different)} tensors differ, e.g. {different[:3]}"
+
+
+def optimizer_tensors(trainer) -> dict:
+    out = {}
+    for i, opt in enumerate(trainer.optimizers):
+        for pid, state in opt.state_dict()["state"].items():
+            out.update({f"{i}.{pid}.{k}": v for k, v in state.items() if torch.is_tensor(v)})
+    return out
+
+
+#: (case, iteration of the interruption): mid-epoch, and right after an epoch's last batch (ring: 4 an epoch,
+#: digits: 7 an epoch)
+POINTS = [
+    ("ring_unrolled_k2", 6),
+    ("ring_unrolled_k2", 8),
+    ("digits_dcgan_wgan_gp", 7),
+    ("digits_dcgan_wgan_gp", 9),
+    ("digits_mlp_dropout_k2", 6),
+]
+
+
+@pytest.fixture(scope="module")
+def straight_run(tmp_path_factory):
+    """The uninterrupted N-iteration run of a case (computed once per case)."""
+    runs = {}
+
+    def get(case: str):
+        if case not in runs:
+            module, trainer = fit(tmp_path_factory.mktemp(case), CASES[case])
+            assert module.iteration == N
+            runs[case] = (module, trainer)
+        return runs[case]
+
+    return get
+
+
+@pytest.mark.parametrize(("case", "at"), POINTS)
+def test_interrupted_and_resumed_run_is_bit_identical_to_a_straight_run(tmp_path, straight_run, case, at):
+    straight, straight_trainer = straight_run(case)
+
+    with pytest.raises(Preempted) as exit_info:
+        fit(tmp_path / "a", CASES[case], signal_at=(at, signal.SIGTERM))
+    assert exit_info.value.code == 128 + signal.SIGTERM
+    ckpt = tmp_path / "a" / "checkpoints" / "last.ckpt"
+    saved = torch.load(ckpt, weights_only=True, map_location="cpu")
+    assert saved["ganlab"]["iteration"] == at
+    assert json.loads((tmp_path / "a" / "metrics.json").read_text())["preempted"]["signal"] == "SIGTERM"
+
+    resumed, resumed_trainer = fit(tmp_path / "b", CASES[case], ckpt_path=str(ckpt))
+    assert resumed.iteration == N
+    assert_identical(straight.generator.state_dict(), resumed.generator.state_dict())
+    assert_identical(straight.discriminator.state_dict(), resumed.discriminator.state_dict())
+    assert_identical(optimizer_tensors(straight_trainer), optimizer_tensors(resumed_trainer))
+    assert torch.equal(straight.noise.get_state(), resumed.noise.get_state())
+
+
+def test_without_the_saved_global_rng_dropout_runs_diverge(tmp_path, straight_run):
+    """The dropout case needs the checkpointed global RNG: dropping it from the checkpoint breaks exactness."""
+    overrides = CASES["digits_mlp_dropout_k2"]
+    straight, _ = straight_run("digits_mlp_dropout_k2")
+    with pytest.raises(Preempted):
+        fit(tmp_path / "a", overrides, signal_at=(6, signal.SIGUSR1))
+    ckpt = tmp_path / "a" / "checkpoints" / "last.ckpt"
+    saved = torch.load(ckpt, weights_only=True, map_location="cpu")
+    del saved["ganlab"]["torch_rng_state"]
+    torch.save(saved, tmp_path / "no_rng.ckpt")
+    torch.manual_seed(12345)  # what the global RNG holds at resume time is then arbitrary
+    resumed, _ = fit(tmp_path / "b", overrides, ckpt_path=str(tmp_path / "no_rng.ckpt"))
+    assert resumed.iteration == N
+    gen_a, gen_b = straight.generator.state_dict(), resumed.generator.state_dict()
+    assert any(not torch.equal(gen_a[k], gen_b[k]) for k in gen_a)
+
+
+def test_preemption_handlers_are_restored_after_fit(tmp_path):
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)}
+    _, trainer = fit(tmp_path, CASES["ring_unrolled_k2"] + ["model.max_iterations=2"])
+    assert any(isinstance(c, PreemptionCheckpoint) for c in trainer.callbacks)
+    assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_resuming_a_finished_run_trains_no_further(tmp_path, straight_run):
+    straight, _ = straight_run("ring_unrolled_k2")
+    fit(tmp_path / "a", CASES["ring_unrolled_k2"])
+    final = tmp_path / "a" / "checkpoints" / "last.ckpt"
+    assert torch.load(final, weights_only=True)["ganlab"]["iteration"] == N
+    again, _ = fit(tmp_path / "b", CASES["ring_unrolled_k2"], ckpt_path=str(final))
+    assert again.iteration == N
+    assert_identical(straight.generator.state_dict(), again.generator.state_dict())
