@@ -36,16 +36,15 @@ EVAL_KEYS = (
 )
 
 
-def compose_eval(argv: list[str]) -> DictConfig:
+def compose_entry(config_name: str, argv: list[str]) -> DictConfig:
+    """The config of a checkpoint-reading entry (``eval``, ``latent``) with ``argv`` applied; one-line errors."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-
-    import ganlab.schemas  # noqa: F401
 
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-            cfg = compose(EVAL_CONFIG, overrides=argv)
+            cfg = compose(config_name, overrides=argv)
     except Exception as exc:
         raise ConfigError(_one_line(exc)) from None
     finally:
@@ -53,6 +52,10 @@ def compose_eval(argv: list[str]) -> DictConfig:
     if OmegaConf.is_missing(cfg, "ckpt"):
         raise ConfigError("ckpt is missing; accepted: ckpt=<path of a .ckpt file written by ganlab-train>")
     return cfg
+
+
+def compose_eval(argv: list[str]) -> DictConfig:
+    return compose_entry(EVAL_CONFIG, argv)
 
 
 def load_checkpoint(path: str) -> tuple[dict, DictConfig]:

@@ -1,0 +1,294 @@
+"""``ganlab-latent task=invert|inpaint|interpolate|arithmetic|truncate ckpt=<file.ckpt> …`` (conf/latent.yaml).
+
+Rebuilds the generator from the checkpoint's own config, runs one task of ``ganlab.latent`` and writes
+``<ckpt dir>/latent/<task>-<time>/``: ``result.json`` and the task's figures. Earlier results are never replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch import Tensor
+from torchvision.utils import make_grid, save_image
+
+from ganlab.config import ConfigError
+from ganlab.latent import ALPHAS, apply_mask, arithmetic, interpolate, invert, make_mask, masked_mse, truncate
+
+TASKS = ("invert", "inpaint", "interpolate", "arithmetic", "truncate")
+
+
+# --------------------------------------------------------------------------- shared pieces
+def load_generator(cfg: DictConfig):
+    """(datamodule, module) of the checkpoint, G frozen in eval mode; ConfigError for anything but an image GAN."""
+    from ganlab.evaluate import load_checkpoint, restore
+
+    checkpoint, run_cfg = load_checkpoint(cfg.ckpt)
+    datamodule, module = restore(checkpoint, run_cfg, cfg.data_root)
+    if not hasattr(module, "generator") or not hasattr(datamodule, "sample_shape"):
+        raise ConfigError(f"ckpt={cfg.ckpt} is not an image generator's checkpoint; accepted: an image GAN's")
+    if getattr(module.generator, "num_classes", None):
+        raise ConfigError(f"ckpt={cfg.ckpt} holds a conditional generator; accepted: an unconditional image GAN's")
+    module.generator.eval().requires_grad_(False)
+    return datamodule, module
+
+
+def real_images(datamodule, cfg: DictConfig, n: int) -> tuple[Tensor, Tensor]:
+    """n images (and labels) of ``cfg.split``, a seeded random subset."""
+    images, labels = [], []
+    for batch in datamodule.eval_dataloader(cfg.split, batch_size=max(n, 1), limit=n, seed=cfg.seed):
+        images.append(batch[0])
+        labels.append(batch[1])
+    return torch.cat(images)[:n], torch.cat(labels)[:n]
+
+
+def run_inversion(module, targets: Tensor, cfg: DictConfig, mask: Tensor | None = None):
+    return invert(
+        module.generator,
+        targets,
+        module.latent_dim,
+        restarts=cfg.restarts,
+        iterations=cfg.iterations,
+        lr=cfg.lr,
+        optimizer=cfg.optimizer,
+        momentum=cfg.momentum,
+        prior_weight=cfg.prior_weight,
+        mask=mask,
+        seed=cfg.seed,
+    )
+
+
+ENDPOINTS = ("auto", "encoder", "inversion")
+
+
+def image_latents(module, images: Tensor, cfg: DictConfig) -> tuple[Tensor, str]:
+    """(latents of real images, how they were found): the model's encoder when it has one (an autoencoder: the
+    course report's AE interpolation) and ``endpoints`` allows it, else GAN inversion."""
+    if cfg.endpoints not in ENDPOINTS:
+        raise ConfigError(f"endpoints={cfg.endpoints} is not known; accepted: {', '.join(ENDPOINTS)}")
+    has_encoder = hasattr(module, "encode")
+    if cfg.endpoints == "encoder" and not has_encoder:
+        raise ConfigError(f"endpoints=encoder: ckpt={cfg.ckpt} has no encoder; accepted: inversion, auto")
+    if has_encoder and cfg.endpoints != "inversion":
+        with torch.no_grad():
+            return module.eval().encode(images.to(module.device)), "encoder"
+    return run_inversion(module, images, cfg).z, "inversion"
+
+
+def to_unit(images: Tensor) -> Tensor:
+    return ((images.detach().cpu() + 1) / 2).clamp(0, 1)
+
+
+def save_rows(rows: list[Tensor], path: Path) -> None:
+    """One row of images per tensor (all rows the same length)."""
+    save_image(make_grid(to_unit(torch.cat(rows)), nrow=rows[0].shape[0], padding=2, pad_value=1.0), path)
+
+
+def plot_curves(curves: Tensor, path: Path, n_images: int = 4) -> None:
+    """The course report's figure: the loss of every restart over the iterations, one panel per image."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = min(n_images, curves.shape[1])
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 2.8), squeeze=False)
+    for i, ax in enumerate(axes[0]):
+        for s in range(curves.shape[2]):
+            ax.plot(curves[:, i, s].numpy(), label=f"start {s}")
+        ax.set(yscale="log", xlabel="iteration", title=f"image {i}")
+    axes[0][0].set_ylabel("MSE(G(z), x)")
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def load_mask_file(path: str, shape: tuple[int, ...]) -> Tensor:
+    """A user mask: .png (white = observed) or .pt / .npy of 0/1 values, H×W or 1×H×W."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ConfigError(f"mask_file={path} does not exist; accepted: a .png, .pt or .npy mask of the images' size")
+    if file.suffix == ".png":
+        from PIL import Image
+
+        mask = torch.tensor(list(Image.open(file).convert("L").getdata()), dtype=torch.float32) / 255.0
+        mask = mask.view(Image.open(file).size[::-1])
+    elif file.suffix == ".npy":
+        import numpy as np
+
+        mask = torch.from_numpy(np.load(file)).float()
+    else:
+        mask = torch.load(file, map_location="cpu", weights_only=True).float()
+    size = tuple(int(v) for v in shape[-2:])
+    if tuple(mask.shape[-2:]) != size:
+        raise ConfigError(f"mask_file={path} is {tuple(mask.shape)}; accepted: a mask of the images' {size}")
+    return (mask.reshape(1, 1, *shape[-2:]) > 0.5).float()
+
+
+# --------------------------------------------------------------------------- tasks
+def task_invert(cfg, datamodule, module, out: Path) -> dict:
+    targets, labels = real_images(datamodule, cfg, cfg.n_images)
+    inv = run_inversion(module, targets, cfg)
+    with torch.no_grad():
+        recon = module.generator(inv.z)
+    plot_curves(inv.curves, out / "curves.png")
+    save_rows([targets[:8], recon[:8]], out / "reconstructions.png")
+    torch.save({"z": inv.z, "labels": labels, "loss": inv.loss}, out / "latents.pt")
+    helped = (inv.loss < inv.restart_loss[:, 0]).float().mean().item()
+    return {
+        "mse_mean": inv.loss.mean().item(),
+        "mse": inv.loss.tolist(),
+        "best_restart": inv.best.tolist(),
+        "restart_mse": inv.restart_loss.tolist(),
+        "best_of_s_helped_share": helped,
+        "figures": ["curves.png", "reconstructions.png"],
+    }
+
+
+def task_inpaint(cfg, datamodule, module, out: Path) -> dict:
+    targets, _ = real_images(datamodule, cfg, cfg.n_images)
+    n, _, height, width = targets.shape
+    if cfg.mask_file:
+        masks = {"file": load_mask_file(cfg.mask_file, targets.shape).expand(n, 1, height, width)}
+    else:
+        options = {"pepper": {"fraction": cfg.pepper_fraction}, "square": {"size": cfg.square_size}, "crosswalk": {}}
+        masks = {}
+        for kind in cfg.masks:
+            if kind not in options:
+                raise ConfigError(f"masks={kind} is not a known mask; accepted: pepper, crosswalk, square or mask_file")
+            masks[kind] = make_mask(kind, n, height, width, seed=cfg.seed, **options[kind])
+    result = {}
+    for name, mask in masks.items():
+        masked = apply_mask(targets, mask)
+        inv = run_inversion(module, masked, cfg, mask=mask)
+        with torch.no_grad():
+            restored = module.generator(inv.z)
+        missing = masked_mse(restored, targets, 1 - mask)
+        result[name] = {
+            "missing_fraction": (1 - mask).mean().item(),
+            "masked_region_mse": missing.mean().item(),
+            "masked_region_mse_std": missing.std().item() if n > 1 else 0.0,
+            "observed_mse": inv.loss.mean().item(),
+        }
+        save_rows([masked[:8], restored[:8], targets[:8]], out / f"inpaint_{name}.png")
+    return {"masks": result, "figures": [f"inpaint_{name}.png" for name in masks]}
+
+
+def task_interpolate(cfg, datamodule, module, out: Path) -> dict:
+    generator = torch.Generator().manual_seed(cfg.seed)
+    if cfg.source == "images":
+        targets, labels = real_images(datamodule, cfg, 2 * cfg.pairs)
+        latents, method = image_latents(module, targets, cfg)
+        ends = latents.view(cfg.pairs, 2, -1)
+        described = [f"{int(labels[2 * i])} → {int(labels[2 * i + 1])}" for i in range(cfg.pairs)]
+    elif cfg.source == "random":
+        ends, method = torch.randn(cfg.pairs, 2, module.latent_dim, generator=generator), "random"
+        described = [f"random pair {i}" for i in range(cfg.pairs)]
+    else:
+        raise ConfigError(f"source={cfg.source} is not known; accepted: random, images")
+    alphas = [float(a) for a in cfg.alphas] or list(ALPHAS)
+    rows = []
+    with torch.no_grad():
+        for z1, z2 in ends:
+            rows.append(module.generator(interpolate(z1, z2, alphas, cfg.mode)))
+    save_rows(rows, out / "interpolation.png")
+    figures = ["interpolation.png"]
+    return {"alphas": alphas, "mode": cfg.mode, "pairs": described, "endpoints": method, "figures": figures}
+
+
+def task_arithmetic(cfg, datamodule, module, out: Path) -> dict:
+    if len(cfg.groups) != 3:
+        raise ConfigError(f"groups={list(cfg.groups)} needs three labels a, b, c (a − b + c); accepted: [a, b, c]")
+    pool, labels = real_images(datamodule, cfg, max(cfg.n_images, 40 * cfg.group_size))
+    chosen = []
+    for label in cfg.groups:
+        index = torch.nonzero(labels == int(label)).flatten()[: cfg.group_size]
+        if len(index) == 0:
+            raise ConfigError(f"groups: no image labelled {label} in the {cfg.split} split; accepted: its labels")
+        chosen.append(index)
+    found, method = image_latents(module, pool[torch.cat(chosen)], cfg)
+    latents = torch.split(found, [len(i) for i in chosen])
+    z = arithmetic(*latents)
+    with torch.no_grad():
+        means = module.generator(torch.stack([lat.mean(0) for lat in latents] + [z]))
+    save_rows([means], out / "arithmetic.png")
+    sizes = [len(i) for i in chosen]
+    return {"groups": list(cfg.groups), "group_sizes": sizes, "latents": method, "figures": ["arithmetic.png"]}
+
+
+def task_truncate(cfg, datamodule, module, out: Path) -> dict:
+    from ganlab.metrics.evaluator import ImageEvaluator
+
+    evaluator = None
+    try:
+        evaluator = ImageEvaluator(
+            datamodule, metrics=["fid", "is", "modes"], extractor="classifier", n_samples=cfg.n_samples,
+            split=cfg.split, seed=cfg.seed, classifier_dir=cfg.classifier_dir, cache_dir=cfg.cache_dir,
+        )  # fmt: skip
+        evaluator.build_extractors()
+    except ConfigError as exc:
+        print(f"[ganlab-latent] no classifier metrics: {exc}", file=sys.stderr)
+        evaluator = None
+    scores, rows = {}, []
+    thresholds = [float(str(t).replace(".inf", "inf")) for t in cfg.thresholds]  # YAML's .inf, or inf
+    for threshold in thresholds:
+        generator = torch.Generator().manual_seed(cfg.seed)
+
+        def sample(z, threshold=threshold, generator=generator):
+            return module.generator(truncate(z, threshold, generator).to(module.device))
+
+        with torch.no_grad():
+            rows.append(sample(torch.randn(8, module.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))))
+        if evaluator is not None:
+            scores[str(threshold)] = evaluator.evaluate(sample, module.latent_dim)
+    save_rows(rows, out / "truncation.png")
+    return {"thresholds": [str(t) for t in thresholds], "scores": scores, "figures": ["truncation.png"]}
+
+
+# --------------------------------------------------------------------------- entry
+def output_dir(ckpt: str, task: str) -> Path:
+    """A fresh ``latent/<task>-<time>[-n]/`` beside the checkpoint."""
+    root = Path(ckpt).resolve().parent / "latent"
+    stem = f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+    candidate, n = root / stem, 1
+    while candidate.exists():
+        n += 1
+        candidate = root / f"{stem}-{n}"
+    return candidate
+
+
+def run(argv: list[str]) -> Path:
+    from ganlab.evaluate import compose_entry
+
+    cfg = compose_entry("latent", argv)
+    if cfg.task not in TASKS:
+        raise ConfigError(f"task={cfg.task} is not known; accepted: {', '.join(TASKS)}")
+    for key in ("classifier_dir", "cache_dir", "data_root"):
+        cfg[key] = OmegaConf.select(cfg, key)  # resolve now: paths.run_dir needs Hydra's runtime, unused here
+    datamodule, module = load_generator(cfg)
+    out = output_dir(cfg.ckpt, cfg.task)
+    out.mkdir(parents=True)
+    try:
+        result = globals()[f"task_{cfg.task}"](cfg, datamodule, module, out)
+    except (ConfigError, ValueError) as exc:  # the library's checks (optimizer, mask settings …): one line
+        shutil.rmtree(out)  # a bad setting leaves nothing behind
+        raise ConfigError(str(exc)) from None
+    settings = OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "paths"]), resolve=True)
+    payload = {"task": cfg.task, "checkpoint": str(Path(cfg.ckpt).resolve()), **result, "settings": settings}
+    (out / "result.json").write_text(json.dumps(payload, indent=2, default=float) + "\n")
+    print(f"[ganlab-latent] {cfg.task}: {out}")
+    return out
+
+
+def main() -> None:
+    try:
+        run(sys.argv[1:])
+    except ConfigError as exc:
+        print(f"ganlab-latent: error: {exc}", file=sys.stderr)
+        sys.exit(2)

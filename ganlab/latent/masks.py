@@ -1,0 +1,67 @@
+"""Inpainting masks of the course report (000, "GAN Q3"), as (N, 1, H, W) float tensors: 1 = observed pixel,
+0 = missing ("blackened": ``apply_mask`` fills it with -1, black in [-1, 1] images). Random masks are
+deterministic under their seed.
+
+- ``pepper``: a fraction of the pixels (30 % by default) chosen at random, exactly round(fraction · H · W) each;
+- ``crosswalk``: every second row (rows 1, 3, 5, … by default);
+- ``square``: a random size × size patch (8 × 8 by default), fully inside the image.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+MASKS = ("pepper", "crosswalk", "square")
+
+
+def pepper_mask(n: int, height: int, width: int, fraction: float = 0.3, seed: int = 0) -> Tensor:
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"pepper fraction={fraction} is invalid; accepted: a number in [0, 1]")
+    generator = torch.Generator().manual_seed(seed)
+    hidden = round(fraction * height * width)
+    mask = torch.ones(n, height * width)
+    for i in range(n):
+        mask[i, torch.randperm(height * width, generator=generator)[:hidden]] = 0.0
+    return mask.view(n, 1, height, width)
+
+
+def crosswalk_mask(n: int, height: int, width: int, every: int = 2, offset: int = 1) -> Tensor:
+    if every < 1 or not 0 <= offset < every:
+        raise ValueError(
+            f"crosswalk every={every}, offset={offset} is invalid; accepted: every >= 1, 0 <= offset < every"
+        )
+    mask = torch.ones(n, 1, height, width)
+    mask[:, :, offset::every, :] = 0.0
+    return mask
+
+
+def square_mask(n: int, height: int, width: int, size: int = 8, seed: int = 0) -> Tensor:
+    if not 1 <= size <= min(height, width):
+        raise ValueError(
+            f"square size={size} is invalid; accepted: 1 … {min(height, width)} for {height}×{width} images"
+        )
+    generator = torch.Generator().manual_seed(seed)
+    tops = torch.randint(0, height - size + 1, (n,), generator=generator)
+    lefts = torch.randint(0, width - size + 1, (n,), generator=generator)
+    mask = torch.ones(n, 1, height, width)
+    for i, (top, left) in enumerate(zip(tops.tolist(), lefts.tolist(), strict=True)):
+        mask[i, :, top : top + size, left : left + size] = 0.0
+    return mask
+
+
+def make_mask(kind: str, n: int, height: int, width: int, seed: int = 0, **options) -> Tensor:
+    """A mask by name (``MASKS``) with its options (``fraction``, ``every`` / ``offset``, ``size``)."""
+    if kind == "pepper":
+        return pepper_mask(n, height, width, seed=seed, **options)
+    if kind == "crosswalk":
+        return crosswalk_mask(n, height, width, **options)
+    if kind == "square":
+        return square_mask(n, height, width, seed=seed, **options)
+    raise ValueError(f"mask={kind!r} is not known; accepted: {', '.join(MASKS)} or a mask file")
+
+
+def apply_mask(images: Tensor, mask: Tensor, fill: float = -1.0) -> Tensor:
+    """The images with their missing pixels set to ``fill`` (black)."""
+    mask = mask.to(images.device, images.dtype)
+    return images * mask + fill * (1.0 - mask)
