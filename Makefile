@@ -37,9 +37,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## Benchmarks: speed ratios, mode coverage, metrics, checkpoints and the latent toolkit; results go
+## Benchmarks: speed ratios, mode coverage, metrics, checkpoints, the latent toolkit and the autoencoder; results go
 ## to experiments/bench/out/ and are summarised by hand in experiments/RESULTS.md with the commands that produced them.
-## The latent benchmark trains the MNIST classifier and a 5-epoch mnist_dcgan first when missing.
+## The latent and autoencoder benchmarks train the MNIST classifier and a 5-epoch mnist_dcgan first when missing.
 bench: $(STAMP)
 	$(BIN)/python -m experiments.bench.speed $(ARGS)
 	$(BIN)/python -m experiments.bench.modes $(ARGS)
@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python -m experiments.bench.metrics $(ARGS)
 	$(BIN)/python -m experiments.bench.checkpoint $(ARGS)
 	$(BIN)/python -m experiments.bench.latent $(ARGS)
+	$(BIN)/python -m experiments.bench.autoencoder $(ARGS)
 
 ## Requeue demo on a real one-node Slurm on this machine (root; installs slurm-wlm + munge the first time): a 2-job
 ## multirun through hydra-submitit-launcher, job 0 requeued mid-training, checked to resume bit-exactly.

@@ -79,6 +79,7 @@ RULES: Sequence[Rule] = (
     Rule("model.k_init", lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
     Rule("loss.gamma", lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
     Rule("loss.lambda_k", lambda v: v >= 0.0, "a number >= 0"),
+    Rule("model.z_pooling", lambda v: v in ("pooled", "per_dimension"), "pooled, per_dimension"),
     Rule("data.batch_size", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
 )
 

@@ -120,9 +120,8 @@ def evaluate_checkpoint(cfg: DictConfig) -> tuple[dict, object, object]:
     if "probe" in metrics:
         from ganlab.metrics.probe import discriminator_probe
 
-        result.update(
-            discriminator_probe(module.discriminator, datamodule, cfg.probe_train, cfg.probe_test, cfg.batch_size)
-        )
+        features = module.encoder if hasattr(module, "encoder") else module.discriminator  # an autoencoder's codes
+        result.update(discriminator_probe(features, datamodule, cfg.probe_train, cfg.probe_test, cfg.batch_size))
     return result, datamodule, module
 
 

@@ -51,12 +51,18 @@ def mode_coverage_message(datamodule) -> str:
 
 
 #: The networks a model config may hold, and the attribute that declares the shape each one meets the data with.
-NETWORK_SHAPES = (("generator", "out_shape"), ("discriminator", "in_shape"), ("net", "in_shape"))
+NETWORK_SHAPES = (
+    ("generator", "out_shape"),
+    ("discriminator", "in_shape"),
+    ("net", "in_shape"),
+    ("encoder", "in_shape"),
+    ("decoder", "out_shape"),
+)
 
 
 def check_fit(datamodule, nets) -> None:
     """Declared sample shapes and class labels of the data vs the networks' ``out_shape``/``in_shape`` and
-    ``num_classes`` (``nets``: a module or a mapping holding ``generator`` / ``discriminator`` / ``net``)."""
+    ``num_classes`` (``nets``: a module or a mapping holding the networks named in ``NETWORK_SHAPES``)."""
     found = {key: nets.get(key) if isinstance(nets, dict) else getattr(nets, key, None) for key, _ in NETWORK_SHAPES}
     expected = getattr(datamodule, "sample_shape", None)
     for key, attr in NETWORK_SHAPES:

@@ -48,9 +48,26 @@ class BEGANModelSchema(AdversarialModelSchema):
     k_init: float = 0.0
 
 
+@dataclass
+class AutoEncoderModelSchema:
+    """Typed settings of ``AutoEncoderModule`` (networks and the weight schedule are ``_target_`` nodes)."""
+
+    _target_: str = "ganlab.modules.AutoEncoderModule"
+    latent_dim: int = 100
+    z_pooling: str = "pooled"
+    z_weight: Any = None
+    scheduler_interval: str = "iteration"
+    max_iterations: int | None = None
+    noise_seed: int = 0
+    log_every_n_iterations: int | None = None
+    encoder: Any = MISSING
+    decoder: Any = MISSING
+
+
 def register_schemas() -> None:
     ConfigStore.instance().store(group="schema/model", name="gan", node=GANModelSchema)
     ConfigStore.instance().store(group="schema/model", name="began", node=BEGANModelSchema)
+    ConfigStore.instance().store(group="schema/model", name="autoencoder", node=AutoEncoderModelSchema)
 
 
 register_schemas()

@@ -106,6 +106,12 @@ def format_summary(cfg: DictConfig, summary: dict, run_dir: Path) -> str:
         parts.append(f"HQ {modes['hq']:.1f} %")
         if modes.get("mode_kl") is not None:
             parts.append(f"mode KL {modes['mode_kl']:.3f}")
+    latent = summary.get("latent")
+    if latent:
+        parts.append(
+            f"latent KS {latent['ks']:.3f} (mean {latent['mean']:.3f}, var {latent['var']:.3f}, "
+            f"kurtosis {latent['kurtosis']:.2f})"
+        )
     parts += score_parts(summary.get("image_metrics") or {})
     if summary.get("val/acc") is not None:
         parts.append(f"test accuracy {summary['val/acc']:.2%}")

@@ -22,6 +22,10 @@ class TrainedClassifier:
     metrics: dict
     stdout: str
 
+    def env(self) -> dict[str, str]:
+        """The environment of a CLI run that reads this MNIST root and classifier."""
+        return {"GANLAB_DATA_DIR": str(self.data_root), "GANLAB_CLASSIFIER_DIR": str(self.classifier_dir)}
+
 
 @pytest.fixture(scope="session")
 def mnist_root(tmp_path_factory) -> Path:

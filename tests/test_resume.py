@@ -1,5 +1,6 @@
 """Exact resume: N iterations straight vs an interruption by a real signal part-way (the preemption checkpoint),
-then a resume to N → generator and discriminator weights (and optimizer states) bit-identical on CPU.
+then a resume to N → every weight and buffer (G and D, or encoder and decoder) and the optimizer states
+bit-identical on CPU.
 
 Covers the randomness a GAN step draws: shuffled image batches (StatefulDataLoader), the ring's sampled batches,
 latents and penalty interpolates (the module's noise generator), first-order unrolling, dropout (the global RNG).
@@ -17,7 +18,7 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 
-from ganlab.callbacks import PreemptionCheckpoint
+from ganlab.callbacks import LatentCDFCallback, PreemptionCheckpoint
 from ganlab.callbacks.preemption import Preempted
 from ganlab.config import CONF_DIR
 from ganlab.train import build
@@ -37,6 +38,9 @@ CASES = {
     # digits: 1 797 images / 256 → 7 batches an epoch, shuffled
     "digits_dcgan_wgan_gp": ["experiment=digits_dcgan", "loss=wgan_gp", *IMAGES],
     "digits_mlp_dropout_k2": ["experiment=digits_dcgan", "model=gan_mlp", "model.unroll_steps=2", *IMAGES],
+    # the kurtosis autoencoder: its regulariser's weight changes at the epoch boundary (7 batches an epoch), the
+    # latent-CDF callback measures at epoch starts (also when the resumed run re-enters its epoch)
+    "digits_kurtosis_ae": ["experiment=digits_kurtosis_ae", "callbacks.latent_cdf.n_images=100", *IMAGES],
 }
 
 
@@ -83,6 +87,8 @@ POINTS = [
     ("digits_dcgan_wgan_gp", 7),
     ("digits_dcgan_wgan_gp", 9),
     ("digits_mlp_dropout_k2", 6),
+    ("digits_kurtosis_ae", 5),
+    ("digits_kurtosis_ae", 7),
 ]
 
 
@@ -115,10 +121,15 @@ def test_interrupted_and_resumed_run_is_bit_identical_to_a_straight_run(tmp_path
 
     resumed, resumed_trainer = fit(tmp_path / "b", CASES[case], ckpt_path=str(ckpt))
     assert resumed.iteration == N
-    assert_identical(straight.generator.state_dict(), resumed.generator.state_dict())
-    assert_identical(straight.discriminator.state_dict(), resumed.discriminator.state_dict())
+    assert_identical(straight.state_dict(), resumed.state_dict())  # every network's weights and buffers
     assert_identical(optimizer_tensors(straight_trainer), optimizer_tensors(resumed_trainer))
     assert torch.equal(straight.noise.get_state(), resumed.noise.get_state())
+    # the latent-CDF history continues across the resume: the same records, measured on the same weights
+    assert latent_records(straight_trainer) == latent_records(resumed_trainer)
+
+
+def latent_records(trainer) -> list:
+    return [c.records for c in trainer.callbacks if isinstance(c, LatentCDFCallback)]
 
 
 def test_without_the_saved_global_rng_dropout_runs_diverge(tmp_path, straight_run):

@@ -3,17 +3,21 @@
 from ganlab.callbacks.ddp_check import RankConsistencyCheck
 from ganlab.callbacks.diagnostics import TrainingDiagnostics, plot_curves
 from ganlab.callbacks.image_metrics import ImageMetricsCallback
+from ganlab.callbacks.latent_cdf import LatentCDFCallback
 from ganlab.callbacks.mode_coverage import ModeCoverageCallback
 from ganlab.callbacks.preemption import PreemptionCheckpoint
+from ganlab.callbacks.reconstruction_grid import ReconstructionGridCallback
 from ganlab.callbacks.run_summary import RunSummary, write_metrics_json
 from ganlab.callbacks.sample_grid import SampleGridCallback
 from ganlab.callbacks.wandb_run import WandbRunCallback
 
 __all__ = [
     "ImageMetricsCallback",
+    "LatentCDFCallback",
     "ModeCoverageCallback",
     "PreemptionCheckpoint",
     "RankConsistencyCheck",
+    "ReconstructionGridCallback",
     "RunSummary",
     "SampleGridCallback",
     "TrainingDiagnostics",

@@ -18,9 +18,13 @@ from ganlab.callbacks.run_summary import write_metrics_json
 PANELS = (
     ("losses", ("train/d_loss", "train/g_loss")),
     ("D outputs", ("train/d_real", "train/d_fake", "train/wasserstein", "train/recon_real", "train/recon_fake")),
-    ("gradient norms", ("train/grad_norm_d", "train/grad_norm_g")),
+    ("gradient norms", ("train/grad_norm_d", "train/grad_norm_g", "train/grad_norm")),
     ("BEGAN control", ("train/k", "train/m_global")),
+    ("autoencoder losses", ("train/image_mse", "train/z_mse", "train/z_mse_weighted")),  # the report's figure
+    ("latent moments", ("train/z_mean", "train/z_var", "train/z_kurtosis")),
 )
+#: Panels drawn on a log axis (when every value is positive).
+LOG_PANELS = ("gradient norms", "autoencoder losses")
 
 
 class TrainingDiagnostics(pl.Callback):
@@ -99,7 +103,7 @@ def plot_curves(history: dict[str, list[tuple[int, float]]], path: Path, title: 
         for name in names:
             its, values = zip(*history[name], strict=True)
             ax.plot(its, values, label=name.removeprefix("train/"), linewidth=1)
-        if label == "gradient norms" and all(v > 0 for n in names for _, v in history[n]):
+        if label in LOG_PANELS and all(v > 0 for n in names for _, v in history[n]):
             ax.set_yscale("log")
         ax.set_ylabel(label)
         ax.legend(loc="best", fontsize=8)

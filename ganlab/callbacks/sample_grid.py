@@ -19,7 +19,41 @@ def log_image(trainer, key: str, grid: torch.Tensor, step: int) -> None:
             logger.experiment.add_image(key, grid, global_step=step)
 
 
-class SampleGridCallback(pl.Callback):
+class GridCallback(pl.Callback):
+    """Saves ``samples/<prefix>_epochEEEE_iterIIIIIII.png`` every epoch and ``samples/<prefix>_final.png`` at the end
+    (rank 0), and sends the picture to the logger under ``key``. Subclasses ``draw`` the pictures."""
+
+    prefix = "grid"
+    key = "samples/grid"
+    #: The colour between pictures (0 black, 1 white).
+    pad_value = 0.0
+
+    def __init__(self, nrow: int, run_dir: str | None = None):
+        self.nrow = nrow
+        self.dir = Path(run_dir) / "samples" if run_dir else None
+
+    def draw(self, trainer, pl_module) -> torch.Tensor:
+        """The pictures in [0, 1], ``nrow`` a row."""
+        raise NotImplementedError
+
+    def save(self, trainer, pl_module, name: str) -> Path:
+        grid = make_grid(self.draw(trainer, pl_module), nrow=self.nrow, padding=2, pad_value=self.pad_value)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        save_image(grid, self.dir / name)
+        log_image(trainer, self.key, grid, pl_module.iteration)
+        return self.dir / name
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if self.dir is not None and trainer.is_global_zero:
+            name = f"{self.prefix}_epoch{trainer.current_epoch:04d}_iter{pl_module.iteration:07d}.png"
+            self.save(trainer, pl_module, name)
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        if self.dir is not None and trainer.is_global_zero:
+            self.save(trainer, pl_module, f"{self.prefix}_final.png")
+
+
+class SampleGridCallback(GridCallback):
     """Saves ``samples/grid_epochEEEE_iterIIIIIII.png`` and ``samples/grid_final.png``; images in [-1, 1] are
     mapped to [0, 1] explicitly. The latent batch has its own seed, so training noise is not consumed.
 
@@ -27,8 +61,8 @@ class SampleGridCallback(pl.Callback):
     column), so a row shows what G draws for that label."""
 
     def __init__(self, n_samples: int = 64, nrow: int = 8, run_dir: str | None = None, seed: int = 4321):
-        self.n_samples, self.nrow, self.seed = n_samples, nrow, seed
-        self.dir = Path(run_dir) / "samples" if run_dir else None
+        super().__init__(nrow, run_dir)
+        self.n_samples, self.seed = n_samples, seed
         self._cache: tuple[int, torch.Tensor] | None = None
 
     def latents(self, pl_module) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -39,6 +73,9 @@ class SampleGridCallback(pl.Callback):
         z = torch.randn(self.nrow, pl_module.latent_dim, generator=rng).repeat(classes, 1)
         return z, torch.arange(classes).repeat_interleave(self.nrow)
 
+    def draw(self, trainer, pl_module) -> torch.Tensor:
+        return self.images(pl_module)
+
     def images(self, pl_module) -> torch.Tensor:
         """The grid's images in [0, 1] at the current iteration (generated once per iteration)."""
         if self._cache is None or self._cache[0] != pl_module.iteration:
@@ -46,18 +83,3 @@ class SampleGridCallback(pl.Callback):
             samples = pl_module.sample(z=z, labels=labels).float().cpu()
             self._cache = (pl_module.iteration, ((samples + 1) / 2).clamp(0, 1))
         return self._cache[1]
-
-    def save(self, trainer, pl_module, name: str) -> Path:
-        grid = make_grid(self.images(pl_module), nrow=self.nrow, padding=2)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        save_image(grid, self.dir / name)
-        log_image(trainer, "samples/grid", grid, pl_module.iteration)
-        return self.dir / name
-
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
-        if self.dir is not None and trainer.is_global_zero:
-            self.save(trainer, pl_module, f"grid_epoch{trainer.current_epoch:04d}_iter{pl_module.iteration:07d}.png")
-
-    def on_fit_end(self, trainer, pl_module) -> None:
-        if self.dir is not None and trainer.is_global_zero:
-            self.save(trainer, pl_module, "grid_final.png")

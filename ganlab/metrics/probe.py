@@ -1,7 +1,7 @@
 """Feature-learning probe (Radford et al. 2016, the DCGAN evaluation): a linear classifier — logistic regression
 — on frozen discriminator features of labelled real images; its test accuracy says how much class structure D
 learned without labels. Features: the input to D's head (after the minibatch layer's input, before the logit);
-BEGAN's autoencoder D: the encoder's code."""
+BEGAN's autoencoder D: the encoder's code; the kurtosis autoencoder: its latent code z (``ConvEncoder.features``)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,16 @@
-"""What every adversarial LightningModule shares (GAN, BEGAN): manual optimisation of a generator and a
-discriminator with their own optimizers and schedulers, a training length in iterations, an explicit
-iteration counter, a dedicated checkpointed noise RNG, sampling, and label handling for conditional nets.
+"""What every generative LightningModule shares (GAN, BEGAN, the autoencoder): manual optimisation with
+optimizers and schedulers built from factories, a training length in iterations, an explicit iteration counter,
+a dedicated checkpointed noise RNG, the global RNG in checkpoints (exact resume), sampling from ``self.generator``
+and label handling for conditional nets.
+
+``GenerativeModule`` is that common part; ``AdversarialModule`` adds a discriminator and its optimizer.
 Subclasses write ``training_step`` only."""
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import pytorch_lightning as pl
 import torch
@@ -28,16 +31,13 @@ def grad_norm(params) -> Tensor:
     return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
 
 
-class AdversarialModule(pl.LightningModule):
+class GenerativeModule(pl.LightningModule):
+    """Subclasses set ``self.generator`` (or a ``generator`` property), list their optimizers in
+    ``optimizer_specs`` and write ``training_step``, ending each iteration with ``end_iteration``."""
+
     def __init__(
         self,
-        generator: nn.Module,
-        discriminator: nn.Module,
-        optimizer_g: OptimizerFactory,
-        optimizer_d: OptimizerFactory,
         latent_dim: int,
-        scheduler_g: Callable | None = None,
-        scheduler_d: Callable | None = None,
         scheduler_interval: str = "iteration",
         max_iterations: int | None = None,
         noise_seed: int = 0,
@@ -45,9 +45,6 @@ class AdversarialModule(pl.LightningModule):
     ):
         super().__init__()
         self.automatic_optimization = False
-        self.generator, self.discriminator = generator, discriminator
-        self.optimizer_factories = (optimizer_g, optimizer_d)
-        self.scheduler_factories = (scheduler_g, scheduler_d)
         self.scheduler_interval = scheduler_interval
         self.latent_dim = latent_dim
         self.max_iterations = max_iterations
@@ -65,11 +62,19 @@ class AdversarialModule(pl.LightningModule):
         #: (iteration, {name: value}) of the last logged iteration, for diagnostics callbacks.
         self.last_logged: tuple[int, dict[str, float]] | None = None
 
+    def optimizer_specs(self) -> list[tuple[Iterable[nn.Parameter], OptimizerFactory, Callable | None]]:
+        """(parameters, optimizer factory, scheduler factory or None) per optimizer, in ``self.optimizers()`` order."""
+        raise NotImplementedError
+
     # ----------------------------------------------------------------- conditioning
+    def conditional_nets(self) -> tuple[nn.Module, ...]:
+        """The networks whose ``num_classes`` makes the model conditional."""
+        return (self.generator,)
+
     @property
     def num_classes(self) -> int | None:
-        """Number of classes when G or D is conditional (None: unconditional)."""
-        for net in (self.generator, self.discriminator):
+        """Number of classes when a network is conditional (None: unconditional)."""
+        for net in self.conditional_nets():
             if getattr(net, "num_classes", None):
                 return net.num_classes
         return None
@@ -122,11 +127,10 @@ class AdversarialModule(pl.LightningModule):
 
     # ----------------------------------------------------------------- optimisation
     def configure_optimizers(self):
-        opt_g = self.optimizer_factories[0](self.generator.parameters())
-        opt_d = self.optimizer_factories[1](self.discriminator.parameters())
         configs = []
-        for opt, factory in zip((opt_g, opt_d), self.scheduler_factories, strict=True):
-            configs.append({"optimizer": opt, **({"lr_scheduler": factory(opt)} if factory else {})})
+        for params, factory, scheduler in self.optimizer_specs():
+            opt = factory(params)
+            configs.append({"optimizer": opt, **({"lr_scheduler": scheduler(opt)} if scheduler else {})})
         return configs
 
     def should_log(self) -> bool:
@@ -230,3 +234,35 @@ class AdversarialModule(pl.LightningModule):
         if state.get("noise_state") is not None:
             self._noise_restore = (state["noise_device"], state["noise_state"], state.get("noise_states"))
         self._global_rng_restore = state.get("torch_rng_state")
+
+
+class AdversarialModule(GenerativeModule):
+    """A generator and a discriminator with their own optimizers and schedulers (GAN, BEGAN)."""
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        optimizer_g: OptimizerFactory,
+        optimizer_d: OptimizerFactory,
+        latent_dim: int,
+        scheduler_g: Callable | None = None,
+        scheduler_d: Callable | None = None,
+        **common,
+    ):
+        """``common``: GenerativeModule's options (scheduler_interval, max_iterations, noise_seed,
+        log_every_n_iterations)."""
+        super().__init__(latent_dim, **common)
+        self.generator, self.discriminator = generator, discriminator
+        self.optimizer_factories = (optimizer_g, optimizer_d)
+        self.scheduler_factories = (scheduler_g, scheduler_d)
+
+    def optimizer_specs(self):
+        nets = (self.generator, self.discriminator)
+        return [
+            (net.parameters(), factory, scheduler)
+            for net, factory, scheduler in zip(nets, self.optimizer_factories, self.scheduler_factories, strict=True)
+        ]
+
+    def conditional_nets(self) -> tuple[nn.Module, ...]:
+        return (self.generator, self.discriminator)

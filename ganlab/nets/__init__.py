@@ -1,5 +1,6 @@
 """Architectures only: plain nn.Modules, no training logic, no losses, no Lightning."""
 
+from ganlab.nets.autoencoder import ConvDecoder, ConvEncoder
 from ganlab.nets.base import Discriminator, Generator, ShapeError
 from ganlab.nets.began import BEGANAutoencoder, BEGANGenerator
 from ganlab.nets.classifier import DomainClassifier
@@ -11,7 +12,9 @@ from ganlab.nets.seed import M1Generator
 __all__ = [
     "BEGANAutoencoder",
     "BEGANGenerator",
+    "ConvDecoder",
     "ConvDiscriminator",
+    "ConvEncoder",
     "ConvGenerator",
     "Discriminator",
     "DomainClassifier",
