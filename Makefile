@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: setup train test test-all lint format bench clean
+.PHONY: setup train test test-all lint format bench notebooks clean
 
 setup: $(STAMP)
 
@@ -48,6 +48,12 @@ bench: $(STAMP)
 	$(BIN)/python -m experiments.bench.checkpoint $(ARGS)
 	$(BIN)/python -m experiments.bench.latent $(ARGS)
 	$(BIN)/python -m experiments.bench.autoencoder $(ARGS)
+
+## Execute every notebook at full size (minutes each): figures go to notebooks/figures/, executed copies with their
+## outputs to notebooks/executed/ (both git-ignored; the notebooks themselves stay clean). `make test` runs them at
+## the tiny size (tests/test_notebooks.py).
+notebooks: $(STAMP)
+	$(BIN)/python -m experiments.notebooks $(ARGS)
 
 ## Requeue demo on a real one-node Slurm on this machine (root; installs slurm-wlm + munge the first time): a 2-job
 ## multirun through hydra-submitit-launcher, job 0 requeued mid-training, checked to resume bit-exactly.

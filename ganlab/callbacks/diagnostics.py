@@ -91,14 +91,12 @@ class TrainingDiagnostics(pl.Callback):
 
 def plot_curves(history: dict[str, list[tuple[int, float]]], path: Path, title: str = "") -> Path:
     """One panel per group of logged scalars that the run has; gradient norms on a log axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the process's backend (a notebook's inline) is left alone
 
     panels = [(label, [n for n in names if n in history]) for label, names in PANELS]
     panels = [(label, names) for label, names in panels if names]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 2.4 * len(panels)), sharex=True, squeeze=False)
+    fig = Figure(figsize=(7, 2.4 * len(panels)))
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)
     for ax, (label, names) in zip(axes[:, 0], panels, strict=True):
         for name in names:
             its, values = zip(*history[name], strict=True)
@@ -114,5 +112,4 @@ def plot_curves(history: dict[str, list[tuple[int, float]]], path: Path, title: 
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
-    plt.close(fig)
     return path

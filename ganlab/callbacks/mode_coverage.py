@@ -13,15 +13,13 @@ from ganlab.metrics.modes import ModeCoverage, mode_coverage
 
 
 def plot_mode_coverage(samples, mixture, result: ModeCoverage, path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the process's backend (a notebook's inline) is left alone
 
     pts = samples.detach().cpu().numpy()
     centers = mixture.centers.cpu().numpy()
     lim = float(abs(centers).max()) * 1.6 + 0.5
-    fig, (ax_s, ax_d) = plt.subplots(1, 2, figsize=(9, 4.4), constrained_layout=True)
+    fig = Figure(figsize=(9, 4.4), layout="constrained")
+    ax_s, ax_d = fig.subplots(1, 2)
     ax_s.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.5, color="tab:blue", label="G(z)")
     ax_s.scatter(centers[:, 0], centers[:, 1], s=40, marker="x", color="tab:red", label="modes")
     ax_s.legend(loc="upper right", fontsize=8)
@@ -35,7 +33,6 @@ def plot_mode_coverage(samples, mixture, result: ModeCoverage, path: Path, title
     fig.suptitle(f"{title} — modes {result.modes}/{result.n_modes}, HQ {result.hq:.1f} %")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
-    plt.close(fig)
 
 
 class ModeCoverageCallback(pl.Callback):

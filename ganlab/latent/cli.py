@@ -91,13 +91,11 @@ def save_rows(rows: list[Tensor], path: Path) -> None:
 
 def plot_curves(curves: Tensor, path: Path, n_images: int = 4) -> None:
     """The course report's figure: the loss of every restart over the iterations, one panel per image."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the process's backend (a notebook's inline) is left alone
 
     n = min(n_images, curves.shape[1])
-    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 2.8), squeeze=False)
+    fig = Figure(figsize=(3.2 * n, 2.8))
+    axes = fig.subplots(1, n, squeeze=False)
     for i, ax in enumerate(axes[0]):
         for s in range(curves.shape[2]):
             ax.plot(curves[:, i, s].numpy(), label=f"start {s}")
@@ -106,7 +104,6 @@ def plot_curves(curves: Tensor, path: Path, n_images: int = 4) -> None:
     axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def load_mask_file(path: str, shape: tuple[int, ...]) -> Tensor:
