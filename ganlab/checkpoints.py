@@ -12,11 +12,11 @@ from pathlib import Path
 import torch
 
 from ganlab.config import ConfigError, _one_line
+from ganlab.fit_checks import NETWORK_SHAPES
 
 LAST = "last"
 LAST_FILE = Path("checkpoints") / "last.ckpt"
 ACCEPTED = "a .ckpt file written by ganlab-train"
-NETS = ("generator", "discriminator", "encoder", "decoder", "net")
 
 
 def read_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict:
@@ -74,7 +74,7 @@ def check_fits(checkpoint: dict, module: torch.nn.Module, key: str, path) -> Non
     if not (missing or extra or reshaped):
         return
     model = ((checkpoint.get("ganlab") or {}).get("config") or {}).get("model") or {}
-    nets = [_short(model[net].get("_target_")) for net in NETS if isinstance(model.get(net), dict)]
+    nets = [_short(model[net].get("_target_")) for net, _ in NETWORK_SHAPES if isinstance(model.get(net), dict)]
     saved_by = f"{_short(model.get('_target_'))}({', '.join(nets)})" if model else "another model"
     if reshaped:
         k = reshaped[0]

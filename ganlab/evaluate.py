@@ -87,6 +87,12 @@ def restore(checkpoint: dict, run_cfg: DictConfig, data_root: str | None):
     return datamodule, module.eval()
 
 
+def restore_checkpoint(path: str, data_root: str | None = None):
+    """(datamodule, module in eval mode) of a ganlab checkpoint file; ConfigError for a missing or foreign file."""
+    checkpoint, run_cfg = load_checkpoint(str(path))
+    return restore(checkpoint, run_cfg, None if data_root is None else str(data_root))
+
+
 def evaluate_checkpoint(cfg: DictConfig) -> tuple[dict, object, object]:
     """(result dict, datamodule, module) for the checkpoint named by ``cfg.ckpt``."""
     from ganlab.modules.classifier import ClassifierModule

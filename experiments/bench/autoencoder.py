@@ -45,7 +45,7 @@ from experiments.bench.models import (
     newest_run_checkpoint,
     train_preset,
 )
-from ganlab.evaluate import load_checkpoint, restore
+from ganlab.evaluate import restore_checkpoint
 from ganlab.metrics.evaluator import ImageEvaluator
 from ganlab.moments import ks_normal, standardized_moments
 
@@ -68,11 +68,6 @@ def train(name: str, epochs: int, data_root: Path) -> tuple[Path, float]:
     out = OUT / "autoencoder_runs" / name
     seconds = train_preset([f"experiment={preset}", f"trainer.max_epochs={epochs}", *overrides], data_root, out)
     return newest_run_checkpoint(preset, out), seconds
-
-
-def load(ckpt: Path, data_root: Path):
-    checkpoint, run_cfg = load_checkpoint(str(ckpt))
-    return restore(checkpoint, run_cfg, str(data_root))
 
 
 @torch.no_grad()
@@ -182,13 +177,13 @@ def main(argv: list[str] | None = None) -> None:
         rows, grids = {}, []
         real = None
         for name, ckpt in ckpts.items():
-            datamodule, module = load(ckpt, data_root)
+            datamodule, module = restore_checkpoint(ckpt, data_root)
             evaluator = ImageEvaluator(
                 datamodule, extractor="classifier", n_samples=args.n_samples, classifier_dir=classifier_dir(),
                 cache_dir=classifier_dir() / "stats",
             )  # fmt: skip
             if real is None:
-                real = next(iter(datamodule.eval_dataloader("test", batch_size=2000, limit=2000, seed=7)))[0]
+                real = datamodule.eval_batch("test", 2000, seed=7)[0]
                 rows["real test images"] = {"sharpness": sharpness(real)}
                 grids.append(real[:16])
             row, samples = generator_report(lambda z, m=module: m.sample(z=z), module.latent_dim, evaluator)

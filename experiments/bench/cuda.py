@@ -36,6 +36,7 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 
+from experiments.bench.speed import Timer, sync
 from ganlab.callbacks.preemption import Preempted
 from ganlab.config import CONF_DIR
 from ganlab.latent.inversion import invert
@@ -72,24 +73,6 @@ def compose_cfg(run_dir: Path, overrides: list[str]):
         return compose("train", overrides=[*COMMON, f"paths.run_dir={run_dir}", *overrides])
 
 
-class Timer(pl.Callback):
-    """Seconds from the start of batch ``warmup`` to the end of training (CUDA synchronised at both ends)."""
-
-    def __init__(self, warmup: int):
-        self.warmup, self.batches, self.start = warmup, 0, None
-
-    def on_train_batch_start(self, trainer, module, batch, batch_idx):
-        if self.batches == self.warmup:
-            sync()
-            self.start = time.perf_counter()
-        self.batches += 1
-
-    def on_train_end(self, trainer, module):
-        sync()
-        self.elapsed = time.perf_counter() - self.start
-        self.timed = self.batches - self.warmup
-
-
 class SignalAt(pl.Callback):
     def __init__(self, at: int):
         self.at = at
@@ -97,11 +80,6 @@ class SignalAt(pl.Callback):
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
         if module.iteration == self.at:
             os.kill(os.getpid(), signal.SIGTERM)
-
-
-def sync() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
 
 
 def slug(text: str) -> str:
@@ -136,7 +114,7 @@ def training(root: Path, iterations: int, warmup: int) -> list[dict]:
             module, trainer = fit(root / slug(f"{name}-{device}"), run, [timer])
             finite, metrics = finite_metrics(module, trainer)
             row[device] = {
-                "it_per_s": timer.timed / timer.elapsed,
+                "it_per_s": timer.count / timer.elapsed,
                 "iterations": module.iteration,
                 "finite": finite,
                 "on": str(next(module.parameters()).device),

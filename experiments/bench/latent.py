@@ -38,7 +38,7 @@ from torch import Tensor
 
 from experiments.bench.checkpoint import linked_data_root
 from experiments.bench.models import ensure_gan_checkpoint
-from ganlab.evaluate import load_checkpoint, restore
+from ganlab.evaluate import restore_checkpoint
 from ganlab.latent.inversion import invert, masked_mse
 from ganlab.latent.masks import MASKS, apply_mask, make_mask
 
@@ -51,15 +51,9 @@ OPTIM = dict(optimizer="sgd", lr=3.0, momentum=0.9)  # converges for this genera
 
 
 def load_generator(ckpt: str, data_root: Path):
-    checkpoint, run_cfg = load_checkpoint(ckpt)
-    datamodule, module = restore(checkpoint, run_cfg, str(data_root))
+    datamodule, module = restore_checkpoint(ckpt, data_root)
     module.generator.requires_grad_(False)
     return datamodule, module
-
-
-def test_images(datamodule, n: int) -> Tensor:
-    images, _ = next(iter(datamodule.eval_dataloader("test", batch_size=n, limit=n, seed=0)))
-    return images
 
 
 def batched_vs_sequential(generate, images: Tensor, latent_dim: int, iterations: int, k: int):
@@ -182,7 +176,7 @@ def run(ckpt: str, data_root: Path, quick: bool, overrides: dict) -> dict:
     datamodule, module = load_generator(ckpt, data_root)
     generate = module.generator
     d = module.latent_dim
-    images = test_images(datamodule, settings["n_images"])
+    images = datamodule.eval_batch("test", settings["n_images"], seed=0)[0]
     start = time.perf_counter()
     speed, inv = batched_vs_sequential(
         generate, images[: settings["n_speed"]], d, settings["iterations"], settings["sequential"]

@@ -7,8 +7,9 @@ exact N(0, 1) CDF), ``val/latent_mean``, ``val/latent_var``, ``val/latent_kurtos
 has one panel per recorded point: the codes' empirical CDF (red) and that of ``n_reference`` N(0, 1) samples
 (blue). The final values go to ``metrics.json`` as ``latent``.
 
-Nothing here touches training: the global RNG is forked, the encoder is evaluated without gradients and put back
-in its mode, and the history is part of the checkpoint (a resumed run's figure covers the whole run).
+Nothing here touches training: the evaluation loader leaves the global RNG alone, the encoder is evaluated without
+gradients and put back in its mode, and the history is part of the checkpoint (a resumed run's figure covers the
+whole run).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 
 from ganlab.callbacks.run_summary import write_metrics_json
 from ganlab.moments import ks_normal, standardized_moments
+from ganlab.nets.base import eval_mode
 
 QUANTILES = 513  # stored per record: enough for a smooth CDF curve
 
@@ -28,16 +30,9 @@ QUANTILES = 513  # stored per record: enough for a smooth CDF curve
 @torch.no_grad()
 def encode_split(pl_module, datamodule, split: str, n_images: int, batch_size: int, seed: int) -> torch.Tensor:
     """The encoder's codes (n, d) of a fixed seeded subset of a split, in eval mode."""
-    encoder = pl_module.encoder
-    was_training = encoder.training
-    encoder.eval()
-    codes = []
-    with torch.random.fork_rng(devices=[]):  # DataLoader iterators draw a base seed from the global RNG
-        for batch in datamodule.eval_dataloader(split, batch_size=batch_size, limit=n_images, seed=seed):
-            images = batch[0] if isinstance(batch, list | tuple) else batch
-            codes.append(encoder(images.to(pl_module.device)).float().cpu())
-    encoder.train(was_training)
-    return torch.cat(codes)
+    with eval_mode(pl_module.encoder) as encoder:
+        loader = datamodule.eval_dataloader(split, batch_size=batch_size, limit=n_images, seed=seed)
+        return torch.cat([encoder(images.to(pl_module.device)).float().cpu() for images, _ in loader])
 
 
 class LatentCDFCallback(pl.Callback):

@@ -24,10 +24,7 @@ class ReconstructionGridCallback(GridCallback):
     def originals(self, datamodule) -> torch.Tensor:
         """A fixed seeded subset of ``split`` (loaded once)."""
         if self._originals is None:
-            with torch.random.fork_rng(devices=[]):  # the loader's iterator draws from the global RNG
-                loader = datamodule.eval_dataloader(self.split, self.n_images, limit=self.n_images, seed=self.seed)
-                batch = next(iter(loader))
-            self._originals = batch[0] if isinstance(batch, list | tuple) else batch
+            self._originals = datamodule.eval_batch(self.split, self.n_images, self.seed)[0]
         return self._originals
 
     def draw(self, trainer, pl_module) -> torch.Tensor:

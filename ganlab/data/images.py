@@ -19,6 +19,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 from torchdata.stateful_dataloader import StatefulDataLoader
 from torchvision import datasets, transforms
@@ -123,12 +124,26 @@ class ImageDataModule(pl.LightningDataModule):
         return other._load_or_explain()
 
     def eval_dataloader(self, split: str, batch_size: int = 500, limit: int | None = None, seed: int = 0) -> DataLoader:
-        """Unshuffled batches of a split; with ``limit``, a fixed random subset of that many images (``seed``)."""
+        """Unshuffled batches of a split; with ``limit``, a fixed random subset of that many images (``seed``).
+        Iterating it leaves the global RNG alone (the loader's base seed comes from its own generator), so callbacks
+        may read evaluation data mid-training without changing the run."""
         dataset = self.split_dataset(split)
         if limit is not None and limit < len(dataset):
             order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
             dataset = Subset(dataset, order[:limit])
-        return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=self.num_workers)
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=False,
+            num_workers=self.num_workers,
+            generator=torch.Generator().manual_seed(seed),
+        )
+
+    def eval_batch(self, split: str, n: int, seed: int = 0) -> tuple[Tensor, Tensor]:
+        """(images, targets) of ``eval_dataloader(split, limit=n, seed=seed)`` in one batch (the whole split when it
+        holds fewer than ``n``)."""
+        images, targets = next(iter(self.eval_dataloader(split, batch_size=max(n, 1), limit=n, seed=seed)))
+        return images, targets
 
     def train_dataloader(self) -> StatefulDataLoader:
         self.setup()

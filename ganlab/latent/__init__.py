@@ -2,7 +2,7 @@
 inpainting masks, interpolation, vector arithmetic and truncated sampling."""
 
 from ganlab.latent.inversion import Inversion, invert, masked_mse
-from ganlab.latent.masks import MASKS, apply_mask, crosswalk_mask, make_mask, pepper_mask, square_mask
+from ganlab.latent.masks import MASKS, apply_mask, crosswalk_mask, load_mask, make_mask, pepper_mask, square_mask
 from ganlab.latent.walks import ALPHAS, arithmetic, interpolate, lerp, slerp, truncate, truncated_normal
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "interpolate",
     "invert",
     "lerp",
+    "load_mask",
     "make_mask",
     "masked_mse",
     "pepper_mask",

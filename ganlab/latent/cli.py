@@ -18,7 +18,17 @@ from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
 from ganlab.config import ConfigError
-from ganlab.latent import ALPHAS, apply_mask, arithmetic, interpolate, invert, make_mask, masked_mse, truncate
+from ganlab.latent import (
+    ALPHAS,
+    apply_mask,
+    arithmetic,
+    interpolate,
+    invert,
+    load_mask,
+    make_mask,
+    masked_mse,
+    truncate,
+)
 
 TASKS = ("invert", "inpaint", "interpolate", "arithmetic", "truncate")
 
@@ -26,25 +36,15 @@ TASKS = ("invert", "inpaint", "interpolate", "arithmetic", "truncate")
 # --------------------------------------------------------------------------- shared pieces
 def load_generator(cfg: DictConfig):
     """(datamodule, module) of the checkpoint, G frozen in eval mode; ConfigError for anything but an image GAN."""
-    from ganlab.evaluate import load_checkpoint, restore
+    from ganlab.evaluate import restore_checkpoint
 
-    checkpoint, run_cfg = load_checkpoint(cfg.ckpt)
-    datamodule, module = restore(checkpoint, run_cfg, cfg.data_root)
+    datamodule, module = restore_checkpoint(cfg.ckpt, cfg.data_root)
     if not hasattr(module, "generator") or not hasattr(datamodule, "sample_shape"):
         raise ConfigError(f"ckpt={cfg.ckpt} is not an image generator's checkpoint; accepted: an image GAN's")
     if getattr(module.generator, "num_classes", None):
         raise ConfigError(f"ckpt={cfg.ckpt} holds a conditional generator; accepted: an unconditional image GAN's")
     module.generator.eval().requires_grad_(False)
     return datamodule, module
-
-
-def real_images(datamodule, cfg: DictConfig, n: int) -> tuple[Tensor, Tensor]:
-    """n images (and labels) of ``cfg.split``, a seeded random subset."""
-    images, labels = [], []
-    for batch in datamodule.eval_dataloader(cfg.split, batch_size=max(n, 1), limit=n, seed=cfg.seed):
-        images.append(batch[0])
-        labels.append(batch[1])
-    return torch.cat(images)[:n], torch.cat(labels)[:n]
 
 
 def run_inversion(module, targets: Tensor, cfg: DictConfig, mask: Tensor | None = None):
@@ -106,31 +106,9 @@ def plot_curves(curves: Tensor, path: Path, n_images: int = 4) -> None:
     fig.savefig(path, dpi=100)
 
 
-def load_mask_file(path: str, shape: tuple[int, ...]) -> Tensor:
-    """A user mask: .png (white = observed) or .pt / .npy of 0/1 values, H×W or 1×H×W."""
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise ConfigError(f"mask_file={path} does not exist; accepted: a .png, .pt or .npy mask of the images' size")
-    if file.suffix == ".png":
-        from PIL import Image
-
-        mask = torch.tensor(list(Image.open(file).convert("L").getdata()), dtype=torch.float32) / 255.0
-        mask = mask.view(Image.open(file).size[::-1])
-    elif file.suffix == ".npy":
-        import numpy as np
-
-        mask = torch.from_numpy(np.load(file)).float()
-    else:
-        mask = torch.load(file, map_location="cpu", weights_only=True).float()
-    size = tuple(int(v) for v in shape[-2:])
-    if tuple(mask.shape[-2:]) != size:
-        raise ConfigError(f"mask_file={path} is {tuple(mask.shape)}; accepted: a mask of the images' {size}")
-    return (mask.reshape(1, 1, *shape[-2:]) > 0.5).float()
-
-
 # --------------------------------------------------------------------------- tasks
 def task_invert(cfg, datamodule, module, out: Path) -> dict:
-    targets, labels = real_images(datamodule, cfg, cfg.n_images)
+    targets, labels = datamodule.eval_batch(cfg.split, cfg.n_images, cfg.seed)
     inv = run_inversion(module, targets, cfg)
     with torch.no_grad():
         recon = module.generator(inv.z)
@@ -149,10 +127,10 @@ def task_invert(cfg, datamodule, module, out: Path) -> dict:
 
 
 def task_inpaint(cfg, datamodule, module, out: Path) -> dict:
-    targets, _ = real_images(datamodule, cfg, cfg.n_images)
+    targets, _ = datamodule.eval_batch(cfg.split, cfg.n_images, cfg.seed)
     n, _, height, width = targets.shape
     if cfg.mask_file:
-        masks = {"file": load_mask_file(cfg.mask_file, targets.shape).expand(n, 1, height, width)}
+        masks = {"file": load_mask(cfg.mask_file, targets.shape).expand(n, 1, height, width)}
     else:
         options = {"pepper": {"fraction": cfg.pepper_fraction}, "square": {"size": cfg.square_size}, "crosswalk": {}}
         masks = {}
@@ -180,7 +158,7 @@ def task_inpaint(cfg, datamodule, module, out: Path) -> dict:
 def task_interpolate(cfg, datamodule, module, out: Path) -> dict:
     generator = torch.Generator().manual_seed(cfg.seed)
     if cfg.source == "images":
-        targets, labels = real_images(datamodule, cfg, 2 * cfg.pairs)
+        targets, labels = datamodule.eval_batch(cfg.split, 2 * cfg.pairs, cfg.seed)
         latents, method = image_latents(module, targets, cfg)
         ends = latents.view(cfg.pairs, 2, -1)
         described = [f"{int(labels[2 * i])} → {int(labels[2 * i + 1])}" for i in range(cfg.pairs)]
@@ -202,7 +180,7 @@ def task_interpolate(cfg, datamodule, module, out: Path) -> dict:
 def task_arithmetic(cfg, datamodule, module, out: Path) -> dict:
     if len(cfg.groups) != 3:
         raise ConfigError(f"groups={list(cfg.groups)} needs three labels a, b, c (a − b + c); accepted: [a, b, c]")
-    pool, labels = real_images(datamodule, cfg, max(cfg.n_images, 40 * cfg.group_size))
+    pool, labels = datamodule.eval_batch(cfg.split, max(cfg.n_images, 40 * cfg.group_size), cfg.seed)
     chosen = []
     for label in cfg.groups:
         index = torch.nonzero(labels == int(label)).flatten()[: cfg.group_size]

@@ -4,10 +4,13 @@ deterministic under their seed.
 
 - ``pepper``: a fraction of the pixels (30 % by default) chosen at random, exactly round(fraction · H · W) each;
 - ``crosswalk``: every second row (rows 1, 3, 5, … by default);
-- ``square``: a random size × size patch (8 × 8 by default), fully inside the image.
+- ``square``: a random size × size patch (8 × 8 by default), fully inside the image;
+- ``load_mask``: a user's mask file (.png, white = observed; .pt / .npy of 0/1 values).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -65,3 +68,26 @@ def apply_mask(images: Tensor, mask: Tensor, fill: float = -1.0) -> Tensor:
     """The images with their missing pixels set to ``fill`` (black)."""
     mask = mask.to(images.device, images.dtype)
     return images * mask + fill * (1.0 - mask)
+
+
+def load_mask(path: str, shape: tuple[int, ...]) -> Tensor:
+    """A user mask: .png (white = observed) or .pt / .npy of 0/1 values, H×W or 1×H×W."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ValueError(f"mask_file={path} does not exist; accepted: a .png, .pt or .npy mask of the images' size")
+    if file.suffix in (".png", ".npy"):
+        import numpy as np
+
+        if file.suffix == ".png":
+            from PIL import Image
+
+            with Image.open(file) as image:
+                mask = torch.from_numpy(np.asarray(image.convert("L"), dtype=np.float32) / 255.0)
+        else:
+            mask = torch.from_numpy(np.load(file)).float()
+    else:
+        mask = torch.load(file, map_location="cpu", weights_only=True).float()
+    size = tuple(int(v) for v in shape[-2:])
+    if tuple(mask.shape[-2:]) != size:
+        raise ValueError(f"mask_file={path} is {tuple(mask.shape)}; accepted: a mask of the images' {size}")
+    return (mask.reshape(1, 1, *shape[-2:]) > 0.5).float()

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from ganlab.config import ConfigError
 from ganlab.metrics.image_metrics import image_batches
+from ganlab.nets.base import eval_mode
 
 
 def feature_function(discriminator: nn.Module):
@@ -54,13 +55,9 @@ def discriminator_probe(
         raise ConfigError(f"metrics=probe needs class labels; data={getattr(datamodule, 'name', '?')} has none")
     features = feature_function(discriminator)
     device = next(discriminator.parameters()).device
-    was_training = discriminator.training
-    discriminator.eval()
-    try:
+    with eval_mode(discriminator):
         x_train, y_train = extract(features, datamodule.eval_dataloader("train", batch_size, n_train, seed), device)
         x_test, y_test = extract(features, datamodule.eval_dataloader("test", batch_size, n_test, seed), device)
-    finally:
-        discriminator.train(was_training)
     scaler = StandardScaler().fit(x_train.numpy())
     clf = LogisticRegression(max_iter=max_iter)
     clf.fit(scaler.transform(x_train.numpy()), y_train.numpy())

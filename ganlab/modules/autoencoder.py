@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from ganlab.modules.base import GenerativeModule, OptimizerFactory, grad_norm
 from ganlab.moments import EpochSchedule, moment_loss, standardized_moments
+from ganlab.nets.base import eval_mode
 
 
 class AutoEncoderModule(GenerativeModule):
@@ -100,8 +101,5 @@ class AutoEncoderModule(GenerativeModule):
     @torch.no_grad()
     def reconstruct(self, x: Tensor) -> Tensor:
         """D(E(x)) in eval mode (the networks' modes are restored)."""
-        was_training = self.training
-        self.eval()
-        out = self(x.to(self.device))[0]
-        self.train(was_training)
-        return out
+        with eval_mode(self):
+            return self(x.to(self.device))[0]

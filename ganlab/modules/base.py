@@ -16,6 +16,8 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from ganlab.nets.base import eval_mode
+
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 #: Odd 64-bit constant spreading the DDP ranks' noise seeds (rank 0 keeps ``noise_seed``: one process is unchanged).
 RANK_SEED_STRIDE = 0x9E3779B97F4A7C15
@@ -115,11 +117,8 @@ class GenerativeModule(pl.LightningModule):
         z = self.sample_latent(n) if z is None else z.to(self.device)
         if labels is None:
             labels = self.balanced_labels(z.shape[0])
-        was_training = self.generator.training
-        self.generator.eval()
-        out = self.generate(z, None if labels is None else labels.to(self.device))
-        self.generator.train(was_training)
-        return out
+        with eval_mode(self.generator):
+            return self.generate(z, None if labels is None else labels.to(self.device))
 
     def _fake(self, n: int, labels: Tensor | None, with_graph: bool) -> Tensor:
         with torch.set_grad_enabled(with_graph):

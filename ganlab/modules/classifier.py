@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganlab.nets.base import eval_mode
+
 CLASSIFIER_FORMAT = "ganlab-classifier/1"
 SCALE_IMAGES = 5000
 
@@ -26,14 +28,12 @@ def feature_rms(net: nn.Module, loader, device) -> float:
     """Root-mean-square of the penultimate features over real training images. The extractor divides by it, so
     features are O(1) per dimension as Inception's are: KID's polynomial kernel (xᵀy / d + 1)³ is then not
     dominated by the features' scale (raw ReLU features with RMS ≈ 4 made KID's subset variance ~10³× larger)."""
-    was_training = net.training
-    net.eval()
     total, count = 0.0, 0
-    for x, _ in loader:
-        f = net.features(x.to(device)).double()
-        total += float(f.pow(2).sum())
-        count += f.numel()
-    net.train(was_training)
+    with eval_mode(net):
+        for x, _ in loader:
+            f = net.features(x.to(device)).double()
+            total += float(f.pow(2).sum())
+            count += f.numel()
     return math.sqrt(total / max(count, 1)) or 1.0
 
 
@@ -69,16 +69,14 @@ class ClassifierModule(pl.LightningModule):
     @torch.no_grad()
     def evaluate(self, loader) -> dict[str, float]:
         """Loss and accuracy over ``loader`` in eval mode (the network's mode is restored)."""
-        was_training = self.net.training
-        self.net.eval()
         total, loss, correct = 0, 0.0, 0
-        for x, y in loader:
-            x, y = x.to(self.device), y.to(self.device)
-            logits = self.net(x)
-            loss += float(F.cross_entropy(logits, y, reduction="sum"))
-            correct += int((logits.argmax(1) == y).sum())
-            total += len(y)
-        self.net.train(was_training)
+        with eval_mode(self.net):
+            for x, y in loader:
+                x, y = x.to(self.device), y.to(self.device)
+                logits = self.net(x)
+                loss += float(F.cross_entropy(logits, y, reduction="sum"))
+                correct += int((logits.argmax(1) == y).sum())
+                total += len(y)
         return {"loss": loss / max(total, 1), "acc": correct / max(total, 1)}
 
     def on_train_epoch_end(self) -> None:

@@ -1,7 +1,7 @@
 """Architectures only: plain nn.Modules, no training logic, no losses, no Lightning."""
 
 from ganlab.nets.autoencoder import ConvDecoder, ConvEncoder
-from ganlab.nets.base import Discriminator, Generator, ShapeError
+from ganlab.nets.base import Discriminator, Generator, ShapeError, eval_mode
 from ganlab.nets.began import BEGANAutoencoder, BEGANGenerator
 from ganlab.nets.classifier import DomainClassifier
 from ganlab.nets.conv import ConvDiscriminator, ConvGenerator
@@ -25,4 +25,5 @@ __all__ = [
     "MLPDiscriminator",
     "MLPGenerator",
     "ShapeError",
+    "eval_mode",
 ]

@@ -16,7 +16,8 @@ for flat inputs, ``self.input_extra`` label dimensions added) and report its out
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
@@ -31,6 +32,17 @@ class ShapeError(ValueError):
 def require(condition: bool, message: str) -> None:
     if not condition:
         raise ShapeError(message)
+
+
+@contextmanager
+def eval_mode(net: nn.Module) -> Iterator[nn.Module]:
+    """``net`` in eval mode for the block (BatchNorm on running statistics, no dropout), then back in its mode."""
+    was_training = net.training
+    net.eval()
+    try:
+        yield net
+    finally:
+        net.train(was_training)
 
 
 class Generator(nn.Module):
