@@ -66,15 +66,18 @@ def run_inversion(module, targets: Tensor, cfg: DictConfig, mask: Tensor | None 
 ENDPOINTS = ("auto", "encoder", "inversion")
 
 
+def check_endpoints(module, cfg: DictConfig) -> None:
+    """``endpoints`` is known and, when ``encoder``, the checkpoint has one (checked before any task runs)."""
+    if cfg.endpoints not in ENDPOINTS:
+        raise ConfigError(f"endpoints={cfg.endpoints} is not known; accepted: {', '.join(ENDPOINTS)}")
+    if cfg.endpoints == "encoder" and not hasattr(module, "encode"):
+        raise ConfigError(f"endpoints=encoder: ckpt={cfg.ckpt} has no encoder; accepted: inversion, auto")
+
+
 def image_latents(module, images: Tensor, cfg: DictConfig) -> tuple[Tensor, str]:
     """(latents of real images, how they were found): the model's encoder when it has one (an autoencoder: the
     course report's AE interpolation) and ``endpoints`` allows it, else GAN inversion."""
-    if cfg.endpoints not in ENDPOINTS:
-        raise ConfigError(f"endpoints={cfg.endpoints} is not known; accepted: {', '.join(ENDPOINTS)}")
-    has_encoder = hasattr(module, "encode")
-    if cfg.endpoints == "encoder" and not has_encoder:
-        raise ConfigError(f"endpoints=encoder: ckpt={cfg.ckpt} has no encoder; accepted: inversion, auto")
-    if has_encoder and cfg.endpoints != "inversion":
+    if hasattr(module, "encode") and cfg.endpoints != "inversion":
         with torch.no_grad():
             return module.eval().encode(images.to(module.device)), "encoder"
     return run_inversion(module, images, cfg).z, "inversion"
@@ -247,6 +250,7 @@ def run(argv: list[str]) -> Path:
     for key in ("classifier_dir", "cache_dir", "data_root"):
         cfg[key] = OmegaConf.select(cfg, key)  # resolve now: paths.run_dir needs Hydra's runtime, unused here
     datamodule, module = load_generator(cfg)
+    check_endpoints(module, cfg)
     out = output_dir(cfg.ckpt, cfg.task)
     out.mkdir(parents=True)
     try:

@@ -95,11 +95,23 @@ def bad_inputs(ckpt: Path, tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "optimizer": (["task=invert", "optimizer=lbfgs"], "accepted: sgd, adam"),
         "encoder-of-a-gan": (["task=interpolate", "source=images", "endpoints=encoder"], "has no encoder"),
         "endpoints": (["task=interpolate", "source=images", "endpoints=guess"], "accepted: auto, encoder, inversion"),
+        # refused even where the task would not use it (random endpoints), rather than silently ignored
+        "encoder-unused": (["task=interpolate", "source=random", "endpoints=encoder"], "has no encoder"),
     }
 
 
 @pytest.mark.parametrize(
-    "name", ["missing-ckpt", "unknown-task", "unknown-mask", "mask-size", "optimizer", "encoder-of-a-gan", "endpoints"]
+    "name",
+    [
+        "missing-ckpt",
+        "unknown-task",
+        "unknown-mask",
+        "mask-size",
+        "optimizer",
+        "encoder-of-a-gan",
+        "endpoints",
+        "encoder-unused",
+    ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(ckpt, tmp_path, name):
     args, words = bad_inputs(ckpt, tmp_path)[name]
