@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -65,8 +66,19 @@ def wandb_records(path: Path):
             yield record
 
 
-def read_offline_run(run_dir: Path) -> dict:
-    """run id / group / name / tags / notes, the config (a dict) and every logged history key of an offline run."""
+def read_offline_run(run_dir: Path, wait_s: float = 30.0) -> dict:
+    """run id / group / name / tags / notes, the config (a dict) and every logged history key of an offline run.
+    wandb's service writes the log asynchronously: on a loaded machine the run record can land a moment after
+    ``wandb.finish()`` returns, so the file is read again until it holds one (at most ``wait_s``)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        out = parse_offline_run(run_dir)
+        if "id" in out or time.monotonic() > deadline:
+            return out
+        time.sleep(0.5)
+
+
+def parse_offline_run(run_dir: Path) -> dict:
     (log,) = run_dir.glob("run-*.wandb")
     out = {"config": {}, "history": {}}
     for record in wandb_records(log):
