@@ -8,6 +8,7 @@ of a multirun sweep) before Hydra creates anything.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ def path_safe(text: str) -> str:
 
 OmegaConf.register_new_resolver("ganlab.run_stamp", run_stamp, use_cache=True, replace=True)
 OmegaConf.register_new_resolver("ganlab.path_safe", path_safe, replace=True)
+#: ``${ganlab.mul:100,${model.discriminator.pack}}``: a product of integers (PacGAN's batch of 100 packs of m samples).
+OmegaConf.register_new_resolver("ganlab.mul", lambda *factors: math.prod(int(f) for f in factors), replace=True)
 
 
 class ConfigError(ValueError):
@@ -79,6 +82,7 @@ RULES: Sequence[Rule] = (
     Rule("model.k_init", lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
     Rule("loss.gamma", lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
     Rule("loss.lambda_k", lambda v: v >= 0.0, "a number >= 0"),
+    Rule("model.latent_prior", lambda v: v in ("normal", "uniform"), "normal, uniform"),
     Rule("model.z_pooling", lambda v: v in ("pooled", "per_dimension"), "pooled, per_dimension"),
     Rule("data.batch_size", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
 )

@@ -122,7 +122,7 @@ def evaluate_checkpoint(cfg: DictConfig) -> tuple[dict, object, object]:
 
         kwargs = {k: cfg[k] for k in EVAL_KEYS if k != "metrics"}
         evaluator = ImageEvaluator(datamodule, metrics=image_metrics, **kwargs)
-        result.update(evaluator.evaluate(lambda z: module.sample(z=z), module.latent_dim))
+        result.update(evaluator.evaluate(lambda z: module.sample(z=z), module.latent_dim, prior=module.latent_prior))
     if "probe" in metrics:
         from ganlab.metrics.probe import discriminator_probe
 
@@ -140,7 +140,7 @@ def mixture_scores(module, datamodule, metrics: list[str], cfg: DictConfig) -> d
         raise ConfigError(
             f"metrics={','.join(unsupported)} needs image data; data={name} is a 2-D mixture; accepted: metrics=[modes]"
         )
-    z = torch.randn(cfg.n_samples, module.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
+    z = module.draw_latent(cfg.n_samples, torch.Generator().manual_seed(cfg.seed))
     mixture = datamodule.mixture
     coverage = mode_coverage(module.sample(z=z), mixture.centers, mixture.std)
     return {"mode_coverage": coverage.as_dict()}

@@ -9,7 +9,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from ganlab.modules.gan import UnrollMode
+from ganlab.modules.gan import UnrollMode, Update
 
 
 @dataclass
@@ -21,6 +21,7 @@ class AdversarialModelSchema:
     max_iterations: int | None = None
     noise_seed: int = 0
     log_every_n_iterations: int | None = None
+    latent_prior: str = "normal"
     generator: Any = MISSING
     discriminator: Any = MISSING
 
@@ -37,6 +38,7 @@ class GANModelSchema(AdversarialModelSchema):
     real_label: float = 1.0
     grad_clip_g: float | None = None
     grad_clip_d: float | None = None
+    update: Update = Update.alternating
 
 
 @dataclass

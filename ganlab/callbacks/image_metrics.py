@@ -39,7 +39,12 @@ class ImageMetricsCallback(pl.Callback):
         if evaluator.suite is None:
             evaluator.setup(pl_module.device, rank, world, barrier=trainer.strategy.barrier)
         values = evaluator.evaluate(
-            lambda z: pl_module.sample(z=z), pl_module.latent_dim, rank, world, device=pl_module.device
+            lambda z: pl_module.sample(z=z),
+            pl_module.latent_dim,
+            rank,
+            world,
+            device=pl_module.device,
+            prior=pl_module.latent_prior,
         )
         self.last = (pl_module.iteration, values)
         return values, True

@@ -1,5 +1,5 @@
 """Mode coverage on a 2-D mixture every epoch: logs ``val/hq``, ``val/modes``, ``val/mode_kl`` and
-saves a scatter + density plot of the generated samples over the true modes."""
+saves a scatter + density plot of the generated samples over the true modes (every ``plot_every_n_epochs``)."""
 
 from __future__ import annotations
 
@@ -39,8 +39,18 @@ class ModeCoverageCallback(pl.Callback):
     """Evaluates ``n_samples`` generator samples from a *fixed* latent batch (its own RNG, so training
     noise is not consumed) against ``trainer.datamodule.mixture``."""
 
-    def __init__(self, n_samples: int = 2500, n_std: float = 3.0, run_dir: str | None = None, seed: int = 1234):
+    def __init__(
+        self,
+        n_samples: int = 2500,
+        n_std: float = 3.0,
+        run_dir: str | None = None,
+        seed: int = 1234,
+        plot_every_n_epochs: int = 1,
+    ):
+        if not (isinstance(plot_every_n_epochs, int) and plot_every_n_epochs >= 1):
+            raise ValueError(f"plot_every_n_epochs={plot_every_n_epochs!r} is invalid; accepted: an integer >= 1")
         self.n_samples, self.n_std = n_samples, n_std
+        self.plot_every_n_epochs = plot_every_n_epochs
         self.run_dir = Path(run_dir) if run_dir else None
         self.plot_dir = self.run_dir / "samples" if self.run_dir else None
         self.seed = seed
@@ -58,7 +68,7 @@ class ModeCoverageCallback(pl.Callback):
         """Samples and coverage at the current iteration (computed once: fit end reuses the last epoch's)."""
         if self._cache is not None and self._cache[0] == pl_module.iteration:
             return self._cache[1], self._cache[2]
-        z = torch.randn(self.n_samples, pl_module.latent_dim, generator=torch.Generator().manual_seed(self.seed))
+        z = pl_module.draw_latent(self.n_samples, torch.Generator().manual_seed(self.seed))
         samples = pl_module.sample(z=z)
         mixture = trainer.datamodule.mixture
         result = mode_coverage(samples, mixture.centers, mixture.std, self.n_std)
@@ -73,7 +83,8 @@ class ModeCoverageCallback(pl.Callback):
             on_step=False,
             on_epoch=True,
         )
-        if self.plot_dir is not None and trainer.is_global_zero:
+        plot_now = (trainer.current_epoch + 1) % self.plot_every_n_epochs == 0
+        if self.plot_dir is not None and trainer.is_global_zero and plot_now:
             name = f"modes_epoch{trainer.current_epoch:04d}_iter{pl_module.iteration:07d}.png"
             plot_mode_coverage(
                 samples,

@@ -69,8 +69,8 @@ class SampleGridCallback(GridCallback):
         rng = torch.Generator().manual_seed(self.seed)
         classes = getattr(pl_module, "num_classes", None)
         if not classes:
-            return torch.randn(self.n_samples, pl_module.latent_dim, generator=rng), None
-        z = torch.randn(self.nrow, pl_module.latent_dim, generator=rng).repeat(classes, 1)
+            return pl_module.draw_latent(self.n_samples, rng), None
+        z = pl_module.draw_latent(self.nrow, rng).repeat(classes, 1)
         return z, torch.arange(classes).repeat_interleave(self.nrow)
 
     def draw(self, trainer, pl_module) -> torch.Tensor:

@@ -166,7 +166,7 @@ def task_interpolate(cfg, datamodule, module, out: Path) -> dict:
         ends = latents.view(cfg.pairs, 2, -1)
         described = [f"{int(labels[2 * i])} → {int(labels[2 * i + 1])}" for i in range(cfg.pairs)]
     elif cfg.source == "random":
-        ends, method = torch.randn(cfg.pairs, 2, module.latent_dim, generator=generator), "random"
+        ends, method = module.draw_latent(2 * cfg.pairs, generator).view(cfg.pairs, 2, -1), "random"
         described = [f"random pair {i}" for i in range(cfg.pairs)]
     else:
         raise ConfigError(f"source={cfg.source} is not known; accepted: random, images")

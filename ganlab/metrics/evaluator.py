@@ -22,6 +22,7 @@ from ganlab.metrics.image_metrics import (
     check_metric_names,
     compute_real_stats,
 )
+from ganlab.priors import draw_latent
 
 #: Names of the scores by extractor: Inception numbers keep the field's names; classifier ones say so.
 PREFIX = {"inception": "", "classifier": "classifier_"}
@@ -154,7 +155,13 @@ class ImageEvaluator:
 
     # ----------------------------------------------------------------- evaluation
     def evaluate(
-        self, sample: Callable[[Tensor], Tensor], latent_dim: int, rank: int = 0, world_size: int = 1, device="cpu"
+        self,
+        sample: Callable[[Tensor], Tensor],
+        latent_dim: int,
+        rank: int = 0,
+        world_size: int = 1,
+        device="cpu",
+        prior: str = "normal",
     ) -> dict:
         """Scores of ``sample`` (z → images in [-1, 1]) on this rank's share of ``n_samples`` latents (a seeded
         generator per rank). Collective under DDP. The global RNGs are left as they were."""
@@ -169,7 +176,7 @@ class ImageEvaluator:
             remaining = rank_share(self.n_samples, rank, world_size)
             while remaining > 0:
                 n = min(self.batch_size, remaining)
-                suite.update_fake(sample(torch.randn(n, latent_dim, generator=rng)).to(device))
+                suite.update_fake(sample(draw_latent(n, latent_dim, prior, rng)).to(device))
                 remaining -= n
             values = suite.compute(n_fake_total=self.n_samples)
         return self.named(values, world_size)

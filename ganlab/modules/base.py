@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ganlab.nets.base import eval_mode
+from ganlab.priors import check_prior, draw_latent
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 #: Odd 64-bit constant spreading the DDP ranks' noise seeds (rank 0 keeps ``noise_seed``: one process is unchanged).
@@ -44,9 +45,12 @@ class GenerativeModule(pl.LightningModule):
         max_iterations: int | None = None,
         noise_seed: int = 0,
         log_every_n_iterations: int | None = None,
+        latent_prior: str = "normal",
     ):
         super().__init__()
         self.automatic_optimization = False
+        #: p(z): ``normal`` or ``uniform`` (U[−1, 1]); training, grids, metrics and the latent tools all draw from it.
+        self.latent_prior = check_prior(latent_prior)
         self.scheduler_interval = scheduler_interval
         self.latent_dim = latent_dim
         self.max_iterations = max_iterations
@@ -98,7 +102,12 @@ class GenerativeModule(pl.LightningModule):
 
     # ----------------------------------------------------------------- sampling
     def sample_latent(self, n: int) -> Tensor:
-        return torch.randn(n, self.latent_dim, generator=self.noise, device=self.noise.device)
+        """Training latents, from the checkpointed noise RNG."""
+        return draw_latent(n, self.latent_dim, self.latent_prior, self.noise)
+
+    def draw_latent(self, n: int, generator: torch.Generator) -> Tensor:
+        """``n`` latents from the prior, drawn from ``generator`` (evaluation: fixed seed, training noise untouched)."""
+        return draw_latent(n, self.latent_dim, self.latent_prior, generator)
 
     def balanced_labels(self, n: int) -> Tensor | None:
         """0, 1, …, K−1, 0, 1, … for a conditional generator (None otherwise)."""

@@ -6,6 +6,10 @@ Per batch (the lecture's pseudocode, Goodfellow et al. Alg. 1, with the course r
     for g_steps:  D_k ← k look-ahead updates of a functional copy of D   (k = 0: D_k = D)
                   G ← G - ∇_G loss_G(D_k(G(z)))
 
+``update=simultaneous`` (one D and one G step) takes both gradients at the same point from one draw of z,
+then both steps: the update of PacGAN's and ALI's reference code (``ali/algorithms.py``: one graph, each
+player's gradient of its own loss, one joint step).
+
 A loss, an architecture or a dataset plugs in through the constructor: the step never changes. Conditional
 nets (``num_classes``) get the batch's labels bound to G and D; fakes are drawn for the same labels.
 """
@@ -26,6 +30,11 @@ class UnrollMode(str, Enum):
     second_order = "second_order"
 
 
+class Update(str, Enum):
+    alternating = "alternating"
+    simultaneous = "simultaneous"
+
+
 class GANModule(AdversarialModule):
     def __init__(
         self,
@@ -42,6 +51,7 @@ class GANModule(AdversarialModule):
         real_label: float = 1.0,
         grad_clip_g: float | None = None,
         grad_clip_d: float | None = None,
+        update: str | Update = Update.alternating,
         **common,
     ):
         """``common``: AdversarialModule's options (scheduler_g/_d, scheduler_interval, max_iterations,
@@ -52,6 +62,12 @@ class GANModule(AdversarialModule):
         self.unroll_steps, self.unroll_mode = unroll_steps, UnrollMode(unroll_mode)
         self.real_label = real_label
         self.grad_clip_g, self.grad_clip_d = grad_clip_g, grad_clip_d
+        self.update = Update(update)
+        if self.update is Update.simultaneous and (d_steps, g_steps) != (1, 1):
+            raise ValueError(
+                f"update=simultaneous takes one step per player, got d_steps={d_steps}, g_steps={g_steps}; "
+                "accepted: d_steps=1 g_steps=1, or update=alternating"
+            )
 
     def configure_optimizers(self):
         configs = super().configure_optimizers()
@@ -63,14 +79,25 @@ class GANModule(AdversarialModule):
         real, labels = self.split_batch(batch)
         opt_g, opt_d = self.optimizers()
         metrics: dict[str, Tensor] | None = {} if self.should_log() else None
-        for _ in range(self.d_steps):
-            self._discriminator_step(real, labels, opt_d, metrics)
-        for _ in range(self.g_steps):
-            self._generator_step(real, labels, opt_g, metrics)
+        if self.update is Update.simultaneous:
+            fake = self._fake(real.shape[0], labels, with_graph=True)
+            g_loss = self._generator_gradient(real, labels, opt_g, fake)  # at the current D ...
+            self._discriminator_step(real, labels, opt_d, metrics, fake.detach())  # ... which only then moves
+            self._finish_step(opt_g, self.generator, self.grad_clip_g, metrics, "g")
+            if metrics is not None:
+                metrics["train/g_loss"] = g_loss
+        else:
+            for _ in range(self.d_steps):
+                self._discriminator_step(real, labels, opt_d, metrics)
+            for _ in range(self.g_steps):
+                self._generator_step(real, labels, opt_g, metrics)
         self.end_iteration(metrics, real.shape[0])
 
-    def _discriminator_step(self, real: Tensor, labels: Tensor | None, opt, metrics: dict | None) -> None:
-        fake = self._fake(real.shape[0], labels, with_graph=False)
+    def _discriminator_step(
+        self, real: Tensor, labels: Tensor | None, opt, metrics: dict | None, fake: Tensor | None = None
+    ) -> None:
+        if fake is None:
+            fake = self._fake(real.shape[0], labels, with_graph=False)
         d_fn = self.conditioned(self.discriminator, labels)
         out = self.loss.discriminator(d_fn, real, fake, self.real_label, self.noise)
         opt.zero_grad(set_to_none=True)
@@ -89,16 +116,21 @@ class GANModule(AdversarialModule):
                 metrics["train/wasserstein"] = metrics["train/d_real"] - metrics["train/d_fake"]
 
     def _generator_step(self, real: Tensor, labels: Tensor | None, opt, metrics: dict | None) -> None:
-        self.toggle_optimizer(opt)  # D's parameters stop requiring grad: no wasted D gradients
         fake = self._fake(real.shape[0], labels, with_graph=True)
+        g_loss = self._generator_gradient(real, labels, opt, fake)
+        self._finish_step(opt, self.generator, self.grad_clip_g, metrics, "g")
+        if metrics is not None:
+            metrics["train/g_loss"] = g_loss
+
+    def _generator_gradient(self, real: Tensor, labels: Tensor | None, opt, fake: Tensor) -> Tensor:
+        """G's gradient of its loss against D (or D's look-ahead) in ``.grad``; returns the detached loss."""
+        self.toggle_optimizer(opt)  # D's parameters stop requiring grad: no wasted D gradients
         d_fn = self._lookahead_discriminator(real, fake, labels) if self.unroll_steps > 0 else self.discriminator
         g_loss, _ = self.loss.generator(self.conditioned(d_fn, labels), fake)
         opt.zero_grad(set_to_none=True)
         self.manual_backward(g_loss)
-        self._finish_step(opt, self.generator, self.grad_clip_g, metrics, "g")
         self.untoggle_optimizer(opt)
-        if metrics is not None:
-            metrics["train/g_loss"] = g_loss.detach()
+        return g_loss.detach()
 
     def _finish_step(self, opt, net: nn.Module, clip: float | None, metrics: dict | None, tag: str) -> None:
         if metrics is not None:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from ganlab.nets.base import Generator, require
+from ganlab.nets.init import Initialised
 from ganlab.nets.layers import activation as make_activation
 from ganlab.nets.layers import norm2d
 
@@ -38,7 +39,7 @@ def image_shape(shape: Sequence[int], name: str) -> tuple[int, int, int]:
     return tuple(int(s) for s in shape)
 
 
-class ConvEncoder(nn.Module):
+class ConvEncoder(Initialised):
     """x (C, H, W) → z (latent_dim): [Conv 4×4 stride 2 → norm → activation] per width → flatten → Linear."""
 
     def __init__(

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor, nn
 
+from ganlab.nets.init import Initialised
 from ganlab.nets.layers import MINIBATCH_LAYERS, activation
 
 
@@ -45,7 +46,7 @@ def eval_mode(net: nn.Module) -> Iterator[nn.Module]:
         net.train(was_training)
 
 
-class Generator(nn.Module):
+class Generator(Initialised):
     def __init__(
         self,
         latent_dim: int,
@@ -81,7 +82,7 @@ class Generator(nn.Module):
         return self.decode(z)
 
 
-class Discriminator(nn.Module):
+class Discriminator(Initialised):
     #: Flat-input architectures (MLPs) take labels as extra input features; image-input ones as extra
     #: constant channels.
     flat_input = False

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from ganlab.nets.base import Generator, require
 from ganlab.nets.conv import square
+from ganlab.nets.init import Initialised
 
 
 def levels(size: int, name: str) -> tuple[int, int]:
@@ -50,7 +51,7 @@ class BEGANGenerator(Generator):
         return self.net(h)
 
 
-class BEGANAutoencoder(nn.Module):
+class BEGANAutoencoder(Initialised):
     """The discriminator: ``forward(x)`` returns the reconstruction of ``x``."""
 
     def __init__(self, in_shape: Sequence[int], n: int = 64, hidden: int = 64):

@@ -13,9 +13,7 @@ from torch import Tensor, nn
 
 from ganlab.nets.base import Discriminator, Generator, require
 from ganlab.nets.conv import square
-from ganlab.nets.layers import norm2d
-
-NORMS_1D = {"batch": nn.BatchNorm1d, "layer": nn.LayerNorm, "none": lambda n: nn.Identity()}
+from ganlab.nets.layers import norm1d, norm2d
 
 
 def _quarter(shape: Sequence[int], name: str) -> tuple[int, int]:
@@ -46,12 +44,10 @@ class InfoGANDiscriminator(Discriminator):
     def __init__(self, in_shape: Sequence[int], norm: str = "batch", **options):
         super().__init__(in_shape, **options)
         _, s = _quarter(self.in_shape, type(self).__name__)
-        if norm not in NORMS_1D:
-            raise ValueError(f"unknown norm {norm!r}; accepted: {', '.join(NORMS_1D)}")
         self.body = nn.Sequential(
             nn.Conv2d(self.input_shape[0], 64, 4, 2, 1), nn.LeakyReLU(0.2),
             nn.Conv2d(64, 128, 4, 2, 1), norm2d(norm, 128), nn.LeakyReLU(0.2),
-            nn.Flatten(), nn.Linear(128 * s * s, 1024), NORMS_1D[norm](1024), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(128 * s * s, 1024), norm1d(norm, 1024), nn.LeakyReLU(0.2),
         )  # fmt: skip
         self.build_head(1024)
 

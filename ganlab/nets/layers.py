@@ -38,20 +38,62 @@ def norm2d(name: str, channels: int) -> nn.Module:
         raise ValueError(f"unknown norm {name!r}; accepted: {', '.join(NORMS)}") from None
 
 
-def mlp_body(in_dim: int, hidden: Sequence[int], act: str, dropout: float = 0.0) -> tuple[nn.Sequential, int]:
-    """Linear → activation (→ dropout) per hidden width; returns the layers and their output width."""
+NORMS_1D = {
+    "batch": lambda n: nn.BatchNorm1d(n),
+    "layer": lambda n: nn.LayerNorm(n),
+    "none": lambda n: nn.Identity(),
+}
+
+
+def norm1d(name: str, features: int) -> nn.Module:
+    try:
+        return NORMS_1D[name](features)
+    except KeyError:
+        raise ValueError(f"unknown norm {name!r}; accepted: {', '.join(NORMS_1D)}") from None
+
+
+class Maxout(nn.Module):
+    """Goodfellow et al. (2013): ``out_features`` units, each the maximum of ``pieces`` linear pieces (blocks'
+    ``LinearMaxout``, the PacGAN discriminator's layer): Linear(in, out · pieces) → view (B, out, pieces) → max."""
+
+    def __init__(self, in_features: int, out_features: int, pieces: int = 5):
+        super().__init__()
+        if not (isinstance(pieces, int) and pieces >= 2):
+            raise ValueError(f"maxout_pieces={pieces!r} is invalid; accepted: an integer >= 2")
+        self.out_features, self.pieces = out_features, pieces
+        self.linear = nn.Linear(in_features, out_features * pieces)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.linear(x).view(x.shape[0], self.out_features, self.pieces).amax(-1)
+
+
+def mlp_body(
+    in_dim: int,
+    hidden: Sequence[int],
+    act: str,
+    dropout: float = 0.0,
+    norm: str = "none",
+    maxout_pieces: int = 5,
+) -> tuple[nn.Sequential, int]:
+    """Per hidden width: Linear → norm → activation (→ dropout); returns the layers and their output width.
+    ``act="maxout"`` makes each hidden layer a ``Maxout`` of ``maxout_pieces`` pieces instead of Linear →
+    activation. A normalised layer's Linear has no bias (the norm's shift replaces it)."""
     layers: list[nn.Module] = []
     for width in hidden:
-        layers += [nn.Linear(in_dim, width), activation(act)]
+        normed = [] if norm == "none" else [norm1d(norm, width)]
+        if act == "maxout":
+            layers += [Maxout(in_dim, width, maxout_pieces), *normed]
+        else:
+            layers += [nn.Linear(in_dim, width, bias=not normed), *normed, activation(act)]
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         in_dim = width
     return nn.Sequential(*layers), in_dim
 
 
-def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, act: str, dropout: float = 0.0) -> nn.Sequential:
-    """``mlp_body`` then a final Linear to ``out_dim``."""
-    body, width = mlp_body(in_dim, hidden, act, dropout)
+def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, act: str, dropout: float = 0.0, **options) -> nn.Sequential:
+    """``mlp_body`` then a final Linear to ``out_dim``; ``options``: mlp_body's norm and maxout_pieces."""
+    body, width = mlp_body(in_dim, hidden, act, dropout, **options)
     return nn.Sequential(*body, nn.Linear(width, out_dim))
 
 
