@@ -1,6 +1,7 @@
 """Results table and plots of a ``ganlab-train -m`` sweep (a Hydra multirun directory).
 
-    python -m experiments.report SWEEP_DIR [--out DIR] [--x KEY] [--hue KEY] [--metrics m1,m2,...] [--sort METRIC]
+    python -m experiments.report SWEEP_DIR [SWEEP_DIR ...] [--out DIR] [--x KEY] [--hue KEY] [--metrics m1,m2,...]
+                                 [--sort METRIC] [--per-seed]
 
 e.g. after ``ganlab-train -m experiment=mnist_dcgan loss=minimax,lsgan model.unroll_steps=0,2,5``:
 ``python -m experiments.report multirun/2026-11-23_12-17-32``. Every directory with ``.hydra/overrides.yaml``
@@ -10,6 +11,13 @@ all metrics) and one ``<metric>_vs_k.png`` per shown metric: metric vs ``--x`` (
 "k"), one line per ``--hue`` value (default ``loss``, the loss name). Rows are ranked by ``--sort`` (default
 classifier_fid, else fid, else modes then hq); failed jobs (``failed.json``) and incomplete ones (no
 ``metrics.json``) come last with their error. Bad input: one ``report.py: error: ...`` line, exit 2, nothing written.
+
+**Seeds.** Jobs that differ only by ``seed`` are one *cell* of the comparison. When a cell has repeats, the report
+leads with the cells: each metric as mean ± sd over the seeds with its 95 % t-interval, the number of seeds, and a
+note when the seeds disagree qualitatively (a seed with fewer than half the best seed's modes, or more than 3× the
+best seed's FID: "1/3 seeds collapsed (seed 0)"); ``cells.csv`` holds mean, sd, the interval and every seed's
+value; plots show mean ± sd as error bars with each seed as a dot. ``--per-seed`` adds the table of single jobs.
+Several SWEEP_DIRs (e.g. sweeps run in parallel) are read as one sweep.
 """
 
 from __future__ import annotations
@@ -243,6 +251,170 @@ def build_table(jobs: list[Job], x: str, hue: str, metrics: list[str] | None = N
     return Table(columns, rows, params, shown, all_metrics(jobs), keys)
 
 
+# --------------------------------------------------------------------------- cells: a configuration over seeds
+#: Keys whose values only repeat a configuration: jobs that differ by them alone form one cell.
+REPEAT_KEYS = ("seed",)
+#: A seed "collapsed" when, against the cell's best seed, it has fewer than this share of the modes …
+COLLAPSE_MODES_SHARE = 0.5
+#: … or more than this multiple of the FID.
+COLLAPSE_FID_RATIO = 3.0
+
+
+@dataclass
+class Stats:
+    n: int
+    mean: float
+    sd: float | None  # sample standard deviation (None with one value)
+    ci: tuple[float, float] | None  # 95 % t-interval of the mean (None with one value)
+
+
+def summarise(values: list[float]) -> Stats | None:
+    """Mean, sample sd and 95 % t-interval of the finite ``values`` (None when there are none)."""
+    values = [v for v in values if is_number(v)]
+    if not values:
+        return None
+    n, mean = len(values), sum(values) / len(values)
+    if n == 1:
+        return Stats(1, mean, None, None)
+    from scipy.stats import t
+
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = float(t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    return Stats(n, mean, sd, (mean - half, mean + half))
+
+
+@dataclass
+class Cell:
+    key: tuple  # ((override key, value), ...) without the repeat keys
+    jobs: list[Job]  # every job of the cell, by seed
+
+    @property
+    def ok(self) -> list[Job]:
+        return [job for job in self.jobs if job.status == "ok"]
+
+    def values(self, metric: str) -> list[tuple[object, float]]:
+        """(seed, value) of the ok jobs with a finite value of ``metric``."""
+        return [(param_value(j, "seed"), j.metrics[metric]) for j in self.ok if is_number(j.metrics.get(metric))]
+
+    def stats(self, metric: str) -> Stats | None:
+        return summarise([v for _, v in self.values(metric)])
+
+    def collapsed(self) -> list[tuple[object, str]]:
+        """(seed, reason) of the seeds far below the cell's best one (modes, then FID)."""
+        found: dict = {}
+        modes = self.values("modes")
+        if len(modes) > 1:
+            best = max(v for _, v in modes)
+            for seed, v in modes:
+                if v < COLLAPSE_MODES_SHARE * best:
+                    found.setdefault(seed, f"modes {fmt(v)} vs {fmt(best)}")
+        for metric in ("classifier_fid", "fid"):
+            fids = self.values(metric)
+            if len(fids) > 1:
+                best = min(v for _, v in fids)
+                for seed, v in fids:
+                    if best > 0 and v > COLLAPSE_FID_RATIO * best:
+                        found.setdefault(seed, f"{metric} {fmt(v)} vs {fmt(best)}")
+        return sorted(found.items(), key=lambda item: str(item[0]))
+
+    def note(self) -> str:
+        bad, failed = self.collapsed(), len(self.jobs) - len(self.ok)
+        parts = []
+        if bad:
+            seeds = ", ".join(f"seed {seed}: {why}" for seed, why in bad)
+            parts.append(f"{len(bad)}/{len(self.ok)} seeds collapsed ({seeds})")
+        if failed:
+            parts.append(f"{failed} job(s) failed or incomplete")
+        return "; ".join(parts)
+
+
+def cell_key(job: Job) -> tuple:
+    return tuple(sorted((k, v) for k, v in job.overrides.items() if k not in REPEAT_KEYS))
+
+
+def group_cells(jobs: list[Job]) -> list[Cell]:
+    cells: dict[tuple, Cell] = {}
+    for job in jobs:
+        cells.setdefault(cell_key(job), Cell(cell_key(job), [])).jobs.append(job)
+    for cell in cells.values():
+        cell.jobs.sort(key=lambda j: (str(param_value(j, "seed")), j.rel))
+    return list(cells.values())
+
+
+def has_repeats(cells: list[Cell]) -> bool:
+    return any(len(cell.jobs) > 1 for cell in cells)
+
+
+def fmt_stats(stats: Stats | None) -> str:
+    if stats is None:
+        return ""
+    if stats.sd is None:
+        return f"{fmt(stats.mean)} (1 seed)"
+    return f"{fmt(stats.mean)} ± {fmt(stats.sd)} [{fmt(stats.ci[0])}, {fmt(stats.ci[1])}]"
+
+
+def rank_cells(cells: list[Cell], table: Table) -> list[tuple[int | None, Cell]]:
+    """Cells ranked by the mean of the table's sort metric(s) (cells without them last, unranked)."""
+
+    def order(cell: Cell):
+        means = [cell.stats(k) for k in table.sort]
+        signed = [(s.mean if lower_is_better(k) else -s.mean) for k, s in zip(table.sort, means, strict=True) if s]
+        return (not table.sort or len(signed) < len(table.sort), signed)
+
+    ranked, previous, rank = [], None, 0
+    for position, cell in enumerate(sorted(cells, key=order), start=1):
+        key = order(cell)
+        if key[0]:
+            ranked.append((None, cell))
+            continue
+        rank = rank if key[1] == previous else position
+        previous = key[1]
+        ranked.append((rank, cell))
+    return ranked
+
+
+def cells_markdown(cells: list[Cell], table: Table) -> list[str]:
+    params = [p for p in table.params if p not in REPEAT_KEYS]
+    header = ["rank", *[label(p) for p in params], "seeds", *table.metrics, "note"]
+    lines = [
+        "## Cells: mean ± sd over seeds [95 % t-interval of the mean]",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for rank, cell in rank_cells(cells, table):
+        first = cell.jobs[0]
+        seeds = ",".join(str(param_value(j, "seed")) for j in cell.ok)
+        row = [fmt(rank), *[fmt(param_value(first, p)) for p in params], f"{len(cell.ok)} ({seeds})"]
+        row += [fmt_stats(cell.stats(m)) for m in table.metrics] + [fmt(cell.note())]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def cells_csv(cells: list[Cell], table: Table) -> str:
+    """Per cell: its parameters, seeds, and per metric mean / sd / 95 % interval / each seed's value."""
+    params = [p for p in table.params if p not in REPEAT_KEYS]
+    fields = ["rank", *params, "n_seeds", "seeds"]
+    for m in table.all_metrics:
+        fields += [f"{m}_mean", f"{m}_sd", f"{m}_ci_low", f"{m}_ci_high", f"{m}_per_seed"]
+    fields.append("note")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for rank, cell in rank_cells(cells, table):
+        row = {"rank": "" if rank is None else rank, "n_seeds": len(cell.ok), "note": cell.note()}
+        row |= {p: param_value(cell.jobs[0], p) for p in params}
+        row["seeds"] = " ".join(str(param_value(j, "seed")) for j in cell.ok)
+        for m in table.all_metrics:
+            stats = cell.stats(m)
+            if stats is not None:
+                row[f"{m}_mean"], row[f"{m}_sd"] = stats.mean, "" if stats.sd is None else stats.sd
+                row[f"{m}_ci_low"], row[f"{m}_ci_high"] = stats.ci if stats.ci else ("", "")
+            row[f"{m}_per_seed"] = " ".join(f"{seed}:{v!r}" for seed, v in cell.values(m))
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
 # --------------------------------------------------------------------------- output
 def fmt(value) -> str:
     if value is None or value == "":
@@ -254,21 +426,34 @@ def fmt(value) -> str:
     return f"{value:.3f}" if abs(value) >= 1 else f"{value:.3g}"
 
 
-def write_markdown(table: Table, sweep: Path, plots: list[str]) -> str:
-    """The report as Markdown (returned; written by the caller)."""
+def write_markdown(
+    table: Table, sweeps: list[Path], plots: list[str], cells: list[Cell] | None = None, per_seed: bool = False
+) -> str:
+    """The report as Markdown (returned; written by the caller): the cells over seeds when there are repeats
+    (then the single jobs with ``per_seed``, or only the failed / incomplete ones), else the single jobs."""
     counts = {s: sum(row["status"] == s for row in table.rows) for s in ("ok", "failed", "incomplete")}
     order = ", then ".join(f"{k} ({'lower' if lower_is_better(k) else 'higher'} is better)" for k in table.sort)
+    repeats = cells is not None and has_repeats(cells)
     lines = [
-        f"# Sweep report: {sweep.name}",
+        f"# Sweep report: {', '.join(s.name for s in sweeps)}",
         "",
-        f"- sweep: `{sweep}`",
+        *(f"- sweep: `{s}`" for s in sweeps),
         f"- jobs: {len(table.rows)} (ok {counts['ok']}, failed {counts['failed']}, incomplete {counts['incomplete']})",
         f"- ranked by: {order or 'job number (no metric to rank on)'}",
-        "",
-        "| " + " | ".join(header for _, header in table.columns) + " |",
-        "|" + "---|" * len(table.columns),
     ]
-    lines += ["| " + " | ".join(fmt(row.get(key)) for key, _ in table.columns) + " |" for row in table.rows]
+    if cells is not None and not repeats:
+        lines.append("- one job per configuration: no spread to show (sweep e.g. seed=0,1,2 to compare)")
+    lines.append("")
+    rows = table.rows
+    if repeats:
+        lines += [f"- cells: {len(cells)} (jobs that differ only by {', '.join(REPEAT_KEYS)})", ""]
+        lines += cells_markdown(cells, table) + [""]
+        rows = rows if per_seed else [row for row in rows if row["status"] != "ok"]
+        if rows:
+            lines += ["## Single jobs" if per_seed else "## Failed or incomplete jobs", ""]
+    if rows:
+        lines += ["| " + " | ".join(header for _, header in table.columns) + " |", "|" + "---|" * len(table.columns)]
+        lines += ["| " + " | ".join(fmt(row.get(key)) for key, _ in table.columns) + " |" for row in rows]
     if plots:
         lines += [""] + [f"![{Path(p).stem}]({p})" for p in plots]
     return "\n".join(lines) + "\n"
@@ -309,8 +494,12 @@ def plot_metric(table: Table, metric: str, x: str, hue: str) -> Figure | None:
     for name in sorted(points):
         by_x = points[name]
         ordered = [v for v in xs if v in by_x]
-        means = [sum(by_x[v]) / len(by_x[v]) for v in ordered]
-        (line,) = ax.plot([position[v] for v in ordered], means, marker="o", label=name)
+        stats = [summarise(by_x[v]) for v in ordered]
+        xs_here = [position[v] for v in ordered]
+        (line,) = ax.plot(xs_here, [st.mean for st in stats], marker="o", label=name)
+        if any(st.sd is not None for st in stats):  # mean ± sd over the repeats (seeds)
+            sds = [st.sd or 0.0 for st in stats]
+            ax.errorbar(xs_here, [st.mean for st in stats], yerr=sds, fmt="none", ecolor=line.get_color(), capsize=4)
         repeats = [(position[v], y) for v in ordered for y in by_x[v] if len(by_x[v]) > 1]
         if repeats:
             ax.scatter([p for p, _ in repeats], [y for _, y in repeats], color=line.get_color(), alpha=0.35, s=12)
@@ -319,7 +508,9 @@ def plot_metric(table: Table, metric: str, x: str, hue: str) -> Figure | None:
     if min(values) > 0 and max(values) / min(values) > LOG_SCALE_RATIO:  # e.g. collapsed runs beside good ones
         ax.set_yscale("log")
     direction = "lower" if lower_is_better(metric) else "higher"
-    ax.set(xlabel=label(x), ylabel=metric, title=f"{metric} vs {label(x)} ({direction} is better)")
+    n_max = max(len(ys) for by_x in points.values() for ys in by_x.values())
+    spread = f", mean ± sd of ≤ {n_max} seeds" if n_max > 1 else ""
+    ax.set(xlabel=label(x), ylabel=metric, title=f"{metric} vs {label(x)} ({direction} is better{spread})")
     ax.grid(alpha=0.3)
     ax.legend(title=label(hue))
     fig.tight_layout()
@@ -346,12 +537,15 @@ class Parser(argparse.ArgumentParser):
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = Parser(prog=PROG, description=__doc__.split("\n")[0])
-    parser.add_argument("sweep", metavar="SWEEP_DIR", type=Path, help="a ganlab-train -m output directory")
-    parser.add_argument("--out", type=Path, help="output directory (default: SWEEP_DIR/report)")
+    parser.add_argument(
+        "sweeps", metavar="SWEEP_DIR", type=Path, nargs="+", help="ganlab-train -m output directories (read as one)"
+    )
+    parser.add_argument("--out", type=Path, help="output directory (default: the first SWEEP_DIR/report)")
     parser.add_argument("--x", default="model.unroll_steps", help="x axis of the plots (default: model.unroll_steps)")
     parser.add_argument("--hue", default="loss", help="one line per value of this key (default: loss)")
     parser.add_argument("--metrics", help="comma-separated metrics to show and plot (default: all but *_std, n_*)")
     parser.add_argument("--sort", help="rank by this metric (default: classifier_fid, else fid, else modes + hq)")
+    parser.add_argument("--per-seed", action="store_true", help="also list every job (seed) below the cells")
     return parser.parse_args(argv)
 
 
@@ -373,14 +567,19 @@ def resolve_sweep(sweep: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(argv)
-        sweep = resolve_sweep(args.sweep)
-        paths = discover_jobs(sweep)
-        if not paths:
-            raise UsageError(
-                f"no job directories (.hydra/overrides.yaml) under {str(sweep)!r}; "
-                "accepted: a ganlab-train -m output directory"
-            )
-        jobs = [load_job(p, sweep) for p in paths]
+        sweeps = [resolve_sweep(sweep) for sweep in args.sweeps]
+        jobs = []
+        for sweep in sweeps:
+            paths = discover_jobs(sweep)
+            if not paths:
+                raise UsageError(
+                    f"no job directories (.hydra/overrides.yaml) under {str(sweep)!r}; "
+                    "accepted: a ganlab-train -m output directory"
+                )
+            for path in paths:
+                job = load_job(path, sweep)
+                job.rel = f"{sweep.name}/{job.rel}" if len(sweeps) > 1 else job.rel
+                jobs.append(job)
         check_param(jobs, "--x", args.x)
         check_param(jobs, "--hue", args.hue)
         metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics is not None else None
@@ -388,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("empty --metrics; accepted: comma-separated names, e.g. " + ",".join(all_metrics(jobs)))
         check_metrics(jobs, "--metrics", metrics or [])
         check_metrics(jobs, "--sort", [args.sort] if args.sort else [])
-        out = args.out if args.out is not None else sweep / "report"
+        out = args.out if args.out is not None else sweeps[0] / "report"
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {str(out)!r} is not a directory; accepted: a directory (created if missing)")
     except UsageError as exc:
@@ -399,6 +598,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     table = build_table(jobs, args.x, args.hue, metrics, args.sort)
+    cells = group_cells(jobs)
     figures = {}
     if swept(jobs, args.x):
         for metric in table.metrics:
@@ -410,15 +610,18 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"note: --x {args.x} is not swept (one value in all jobs): no plots")
     out.mkdir(parents=True, exist_ok=True)
-    markdown = write_markdown(table, sweep, list(figures))
+    markdown = write_markdown(table, sweeps, list(figures), cells, args.per_seed)
     for name, fig in figures.items():
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
         write_atomic(out / name, buffer.getvalue())
     write_atomic(out / "report.csv", write_csv(table))
+    if has_repeats(cells):
+        write_atomic(out / "cells.csv", cells_csv(cells, table))
     write_atomic(out / "report.md", markdown)
     print(markdown)
-    print(f"wrote {out / 'report.md'}, {out / 'report.csv'} and {len(figures)} plot(s) in {out}")
+    written = "report.md, report.csv" + (", cells.csv" if has_repeats(cells) else "")
+    print(f"wrote {written} and {len(figures)} plot(s) in {out}")
     return 0
 
 

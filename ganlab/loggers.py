@@ -3,8 +3,9 @@
 W&B runs are grouped and named by OmegaConf resolvers registered when this module is imported (``ganlab.config``
 imports it, so they exist before Hydra composes):
 
-- ``${ganlab.wandb_group:<fallback>}``: in a Hydra multirun, the sweep (its directory name, ``multirun_<timestamp>``
-  for the default timestamped sweep dir), otherwise ``<fallback>`` (the experiment name);
+- ``${ganlab.wandb_group:<fallback>}``: in a Hydra multirun, the sweep and the job's *cell* —
+  ``multirun_<timestamp>:<swept values but the seed>`` (e.g. ``…:loss=hinge``), so the seeds of one configuration
+  share a group and W&B's grouping shows their mean and spread —, otherwise ``<fallback>`` (the experiment name);
 - ``${ganlab.wandb_name:<run dir>}``: in a multirun, ``<job num>_<the job's values of the swept keys>`` (e.g.
   ``1_loss=hinge``; all its overrides, Hydra's ``override_dirname``, when the sweep is not on the command line;
   ``/`` of group overrides such as ``callbacks/metrics=classifier`` written ``.``), otherwise the run dir's name;
@@ -56,13 +57,20 @@ def sanitize(text: str, max_len: int = MAX_NAME_LEN) -> str:
     return text if len(text) <= max_len else text[: max_len - 3] + "..."
 
 
+#: Keys whose values only repeat a configuration (a comparison's cell is every job that differs by them alone).
+REPEAT_KEYS = frozenset({"seed"})
+
+
 def wandb_group(fallback: Any = None) -> str | None:
-    """``${ganlab.wandb_group:${name}}``: the multirun's sweep directory name, else ``fallback``."""
+    """``${ganlab.wandb_group:${name}}``: in a multirun ``<sweep>:<cell>`` (the job's swept values but the seed;
+    the sweep alone when only seeds are swept), else ``fallback``."""
     hc = _multirun_config()
     if hc is None:
         return None if fallback is None else sanitize(fallback)
     sweep = Path(str(hc.sweep.dir)).name
-    return sanitize(f"multirun_{sweep}" if sweep[:1].isdigit() else sweep)
+    sweep = f"multirun_{sweep}" if sweep[:1].isdigit() else sweep
+    cell = _job_label(hc, exclude=REPEAT_KEYS)
+    return sanitize(f"{sweep}:{cell}" if cell else sweep)
 
 
 def swept_keys(argv: list[str]) -> set[str]:
@@ -77,13 +85,18 @@ def swept_keys(argv: list[str]) -> set[str]:
     return {ov.key_or_group for ov in overrides if ov.is_sweep_override()}
 
 
-def _job_label(hc) -> str:
+def _job_label(hc, exclude: frozenset[str] = frozenset()) -> str:
     """What tells this multirun job from the others: its values of the swept keys (from the command line), else
-    Hydra's ``override_dirname`` (every override of the job)."""
+    Hydra's ``override_dirname`` (every override of the job but the seed). ``exclude``: swept keys left out (a
+    sweep of nothing but them is labelled "")."""
     swept = swept_keys(sys.argv[1:])
     task = [str(o) for o in (hc.overrides.get("task") or [])]
-    mine = sorted(o for o in task if o.split("=", 1)[0].lstrip("+~") in swept)
-    return ",".join(mine) if mine else str(hc.job.get("override_dirname") or "")
+    mine = sorted(o for o in task if o.split("=", 1)[0].lstrip("+~") in swept - exclude)
+    if mine:
+        return ",".join(mine)
+    if swept and swept <= exclude:
+        return ""
+    return str(hc.job.get("override_dirname") or "")
 
 
 def wandb_name(run_dir: Any = None) -> str | None:

@@ -327,9 +327,14 @@ def test_plots_one_line_per_hue_value(image_sweep, tmp_path):
 def test_plot_averages_repeats(ring_sweep):
     table = table_of(ring_sweep)
     fig = report.plot_metric(table, "hq", "model.unroll_steps", "loss")
-    (line,) = fig.axes[0].get_lines()  # one loss; seeds 0 and 1 averaged
+    line = fig.axes[0].get_lines()[0]  # one loss; seeds 0 and 1 averaged
     assert list(line.get_xdata()) == [0, 1]
     assert list(line.get_ydata()) == [85.0, 94.5]
+    # error bars: mean ± sample sd of the seeds (80, 90 → ± 7.07; 99, 90 → ± 6.36)
+    (bars,) = fig.axes[0].containers
+    segments = bars.lines[2][0].get_segments()
+    assert [tuple(seg[:, 1].round(2)) for seg in segments] == [(77.93, 92.07), (88.14, 100.86)]
+    assert "mean ± sd of ≤ 2 seeds" in fig.axes[0].get_title()
     assert report.plot_metric(table, "mode_kl", "seed", "loss") is not None
     assert report.plot_metric(table, "no_such_metric", "model.unroll_steps", "loss") is None
 
@@ -469,3 +474,110 @@ def test_real_multirun_on_the_ring(tmp_path):
     assert "jobs: 4 (ok 4, failed 0, incomplete 0)" in result.stdout
     for name in ("modes_vs_k.png", "hq_vs_k.png"):
         assert (out / name).read_bytes()[:8] == PNG_SIGNATURE
+
+
+# --------------------------------------------------------------------------- seeds: cells of a comparison
+# (loss, k) -> classifier_fid per seed 0, 1, 2; lsgan k=0 seed 0 collapsed (FID 200, 1 mode)
+SEED_FIDS = {
+    ("non_saturating", 0): (24.0, 26.0, 25.0),
+    ("lsgan", 0): (200.0, 30.0, 34.0),
+    ("lsgan", 2): (20.0, 22.0, 27.0),
+}
+
+
+@pytest.fixture
+def seed_sweep(tmp_path) -> Path:
+    """``ganlab-train -m seed=0,1,2 experiment=mnist_dcgan loss=… model.unroll_steps=…`` (three cells, 9 jobs)."""
+    sweep = tmp_path / "multirun" / "2026-12-01_10-00-00"
+    sweep.mkdir(parents=True)
+    (sweep / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    num = 0
+    for (loss, k), fids in SEED_FIDS.items():
+        for seed, fid in enumerate(fids):
+            modes = 1 if fid > 100 else 10
+            nested = image_metrics(fid, 9.0 - fid / 50, modes)
+            config = image_config(loss, k) | {"seed": seed}
+            overrides = [f"seed={seed}", "experiment=mnist_dcgan", f"loss={loss}", f"model.unroll_steps={k}"]
+            make_job(sweep, num, overrides, config, {"iteration": 600, "image_metrics": nested})
+            num += 1
+    return sweep
+
+
+def test_summarise_mean_sd_and_t_interval():
+    import numpy as np
+    from scipy import stats
+
+    values = [24.0, 26.0, 25.5, 21.0]
+    s = report.summarise(values)
+    assert s.n == 4 and s.mean == pytest.approx(np.mean(values)) and s.sd == pytest.approx(np.std(values, ddof=1))
+    low, high = stats.t.interval(0.95, 3, loc=np.mean(values), scale=stats.sem(values))
+    assert s.ci == (pytest.approx(low), pytest.approx(high))
+    assert report.summarise([3.0]) == report.Stats(1, 3.0, None, None)
+    assert report.summarise([float("nan"), 2.0, 4.0]).mean == 3.0  # a diverged seed's NaN is not averaged
+    assert report.summarise([]) is None
+
+
+def test_jobs_that_differ_only_by_seed_form_one_cell(seed_sweep):
+    cells = report.group_cells(load(seed_sweep))
+    assert len(cells) == 3 and all(len(c.jobs) == 3 for c in cells)
+    cell = next(c for c in cells if dict(c.key)["loss"] == "lsgan" and dict(c.key)["model.unroll_steps"] == "0")
+    assert cell.values("classifier_fid") == [(0, 200.0), (1, 30.0), (2, 34.0)]
+    assert cell.collapsed() == [(0, "modes 1 vs 10")]
+    assert cell.note() == "1/3 seeds collapsed (seed 0: modes 1 vs 10)"
+    healthy = next(c for c in cells if dict(c.key)["loss"] == "non_saturating")
+    assert healthy.collapsed() == [] and healthy.note() == ""
+
+
+def test_fid_far_above_the_best_seed_is_a_collapse_without_mode_counts(seed_sweep):
+    jobs = load(seed_sweep)
+    for job in jobs:
+        job.metrics.pop("modes")
+    cell = next(
+        c for c in report.group_cells(jobs) if dict(c.key)["loss"] == "lsgan" and c.stats("classifier_fid").mean > 80
+    )
+    assert cell.collapsed() == [(0, "classifier_fid 200 vs 30")]
+
+
+def test_cells_report_mean_sd_interval_and_the_disagreement(seed_sweep, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert report.main([str(seed_sweep), "--out", str(out), "--metrics", "classifier_fid,modes"]) == 0
+    md = (out / "report.md").read_text()
+    assert "## Cells: mean ± sd over seeds" in md and "- cells: 3" in md
+    rows = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| rank")]
+    # ranked by mean FID: lsgan k=2 (23), non_saturating k=0 (25), lsgan k=0 (88)
+    assert [r.split(" | ")[1:3] for r in rows] == [["lsgan", "2"], ["non_saturating", "0"], ["lsgan", "0"]]
+    s = report.summarise([24.0, 26.0, 25.0])
+    assert f"25 ± 1 [{report.fmt(s.ci[0])}, {report.fmt(s.ci[1])}]" in rows[1]
+    assert "3 (0,1,2)" in rows[1] and "1/3 seeds collapsed (seed 0: modes 1 vs 10)" in rows[2]
+    assert "## Single jobs" not in md  # per-seed rows only on request
+    with (out / "cells.csv").open() as handle:
+        cells = list(csv.DictReader(handle))
+    assert [c["loss"] for c in cells] == ["lsgan", "non_saturating", "lsgan"]
+    assert cells[2]["classifier_fid_per_seed"] == "0:200.0 1:30.0 2:34.0"
+    assert float(cells[1]["classifier_fid_sd"]) == pytest.approx(1.0) and cells[1]["n_seeds"] == "3"
+    assert float(cells[1]["classifier_fid_ci_low"]) == pytest.approx(s.ci[0])
+    # the plot: one line per loss with error bars
+    fig = report.plot_metric(report.build_table(load(seed_sweep), "model.unroll_steps", "loss"), "classifier_fid",
+                             "model.unroll_steps", "loss")  # fmt: skip
+    assert len(fig.axes[0].containers) == 2
+
+
+def test_per_seed_lists_the_jobs_and_several_sweeps_read_as_one(seed_sweep, tmp_path):
+    out = tmp_path / "out"
+    assert report.main([str(seed_sweep), "--out", str(out), "--per-seed"]) == 0
+    md = (out / "report.md").read_text()
+    assert "## Single jobs" in md and md.count("| ok |") == 9
+    # the same sweep split into two directories (e.g. run in parallel): the same cells
+    first, second = tmp_path / "a" / "s1", tmp_path / "b" / "s2"
+    for target, keep in ((first, range(0, 5)), (second, range(5, 9))):
+        target.mkdir(parents=True)
+        (target / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+        for job in report.discover_jobs(seed_sweep):
+            if report.job_number(job, seed_sweep) in keep:
+                import shutil
+
+                shutil.copytree(job, target / job.name)
+    split = tmp_path / "split"
+    assert report.main([str(first), str(second), "--out", str(split)]) == 0
+    assert (split / "cells.csv").read_text() == (out / "cells.csv").read_text()
+    assert "- sweep: `" + str(first) + "`" in (split / "report.md").read_text()

@@ -164,7 +164,8 @@ def test_multirun_jobs_are_distinct_runs_in_one_group(tmp_path):
         assert wandb_run_id(job / "checkpoints" / "last.ckpt") == run["id"] == run_id_of(wb)
         assert {"ring_unrolled", run["config"]["loss"]["name"], "k=5"} <= set(run["tags"])
         assert len(run["history"]["train/d_loss"]) == 4 and len(run["history"]["val/hq"]) == 1
-    assert runs[0]["group"] == runs[1]["group"] == f"multirun_{sweep.name}"
+    # one group per cell (the swept values but the seed): two losses, two groups of the same sweep
+    assert [r["group"] for r in runs] == [f"multirun_{sweep.name}:loss={r['config']['loss']['name']}" for r in runs]
     assert runs[0]["name"] != runs[1]["name"] and runs[0]["id"] != runs[1]["id"]
     assert [r["config"]["loss"]["name"] for r in runs] == ["non_saturating", "hinge"]
 
@@ -233,7 +234,7 @@ def test_group_and_name_resolvers(hydra_job, tmp_path, monkeypatch):
     # a multirun job: the sweep, and the job's number + overrides with group-override slashes made safe …
     monkeypatch.setattr("sys.argv", ["ganlab-train", "-m", "seed=1"])
     hydra_job(RunMode.MULTIRUN, "/x/multirun/2026-11-23_12-17-32", 3, "callbacks/metrics=classifier,loss=hinge")
-    assert cfg.logger.group == "multirun_2026-11-23_12-17-32"
+    assert cfg.logger.group == "multirun_2026-11-23_12-17-32:callbacks.metrics=classifier,loss=hinge"
     assert cfg.logger.name == "3_callbacks.metrics=classifier,loss=hinge"
     # … only the swept ones when the command line shows the sweep (seed is swept but not in Hydra's dirname)
     argv = ["ganlab-train", "-m", "loss=hinge,wgan", "data.batch_size=64", "callbacks/metrics=classifier,inception"]
@@ -241,6 +242,12 @@ def test_group_and_name_resolvers(hydra_job, tmp_path, monkeypatch):
     task = ["loss=hinge", "data.batch_size=64", "callbacks/metrics=classifier", "seed=1"]
     hydra_job(RunMode.MULTIRUN, "m/2026-11-23_12-17-32", 3, "callbacks/metrics=classifier,data.batch_size=64", task)
     assert cfg.logger.name == "3_callbacks.metrics=classifier,loss=hinge,seed=1"
+    # the group is the cell: the seeds of one configuration share it
+    assert cfg.logger.group == "multirun_2026-11-23_12-17-32:callbacks.metrics=classifier,loss=hinge"
+    # a sweep over seeds alone is one cell: the sweep is the group
+    monkeypatch.setattr("sys.argv", ["ganlab-train", "-m", "loss=hinge", "seed=0,1,2"])
+    hydra_job(RunMode.MULTIRUN, "m/2026-11-23_12-17-32", 2, "loss=hinge", ["loss=hinge", "seed=2"])
+    assert cfg.logger.group == "multirun_2026-11-23_12-17-32" and cfg.logger.name == "2_seed=2"
     monkeypatch.setattr("sys.argv", ["ganlab-train", "-m"])
     hydra_job(RunMode.MULTIRUN, "sweeps/lr_study", 1, "")
     assert cfg.logger.group == "lr_study" and cfg.logger.name == "job1"
