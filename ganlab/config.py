@@ -80,6 +80,9 @@ RULES: Sequence[Rule] = (
     Rule("model.grad_clip_g", lambda v: v is None or v > 0, "null or a number > 0"),
     Rule("model.grad_clip_d", lambda v: v is None or v > 0, "null or a number > 0"),
     Rule("model.k_init", lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    Rule("model.lr_plateau_window", lambda v: v is None or (_is_int(v) and v >= 1), "null or an integer >= 1"),
+    Rule("model.lr_plateau_patience", lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    Rule("model.lr_plateau_factor", lambda v: 0.0 < v < 1.0, "a number in (0, 1)"),
     Rule("loss.gamma", lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
     Rule("loss.lambda_k", lambda v: v >= 0.0, "a number >= 0"),
     Rule("model.latent_prior", lambda v: v in ("normal", "uniform"), "normal, uniform"),
@@ -99,6 +102,7 @@ def validate(cfg: DictConfig) -> None:
         if not rule.check(value):
             raise ConfigError(f"{rule.key}={value!r} is invalid; accepted: {rule.accepted}")
     _check_model_fits_loss(cfg)
+    _check_simultaneous_steps(cfg)
     _check_sync_batchnorm(cfg)
     if cfg.get("model") is not None and "unroll_steps" in cfg.model:
         _check_optimizer_for_unrolling(cfg)
@@ -133,6 +137,17 @@ def _check_model_fits_loss(cfg: DictConfig) -> None:
         raise ConfigError(f"loss={loss.get('name', '?')} does not fit model=began; accepted: loss=began")
     if began_loss and not began_model:
         raise ConfigError("loss=began needs BEGAN's autoencoder discriminator; accepted: model=began")
+
+
+def _check_simultaneous_steps(cfg: DictConfig) -> None:
+    """Simultaneous updates take one gradient per player at one point: no n_d / n_g step loops."""
+    if str(OmegaConf.select(cfg, "model.update_rule", default="")).endswith("simultaneous"):
+        steps = (OmegaConf.select(cfg, "model.d_steps", default=1), OmegaConf.select(cfg, "model.g_steps", default=1))
+        if steps != (1, 1):
+            raise ConfigError(
+                f"model.update_rule=simultaneous takes one step per player, got model.d_steps={steps[0]} "
+                f"model.g_steps={steps[1]}; accepted: d_steps=1 g_steps=1, or model.update_rule=alternating"
+            )
 
 
 def _check_sync_batchnorm(cfg: DictConfig) -> None:

@@ -28,7 +28,8 @@ def data_options_with_classes(classes: int) -> list[str]:
 
 @contextmanager
 def shape_errors_as_config_errors():
-    """An architecture that cannot draw or read the data's images fails in one line, naming what it supports."""
+    """An architecture that cannot draw or read the data's images, or a network option it refuses, fails in one line
+    naming what it accepts."""
     from hydra.errors import InstantiationException
 
     from ganlab.nets import ShapeError
@@ -39,6 +40,8 @@ def shape_errors_as_config_errors():
         cause = exc.__cause__
         if isinstance(cause, ShapeError):
             raise ConfigError(f"{cause} (data shape from data.image_size / data=…)") from None
+        if isinstance(cause, ValueError):  # a network option out of range (e.g. init=…): the network says which
+            raise ConfigError(str(cause)) from None
         raise
 
 

@@ -38,7 +38,7 @@ class GANModelSchema(AdversarialModelSchema):
     real_label: float = 1.0
     grad_clip_g: float | None = None
     grad_clip_d: float | None = None
-    update: Update = Update.alternating
+    update_rule: Update = Update.alternating
 
 
 @dataclass
@@ -48,6 +48,9 @@ class BEGANModelSchema(AdversarialModelSchema):
     _target_: str = "ganlab.modules.BEGANModule"
     latent_dim: int = 64
     k_init: float = 0.0
+    lr_plateau_window: int | None = None
+    lr_plateau_patience: int = 3
+    lr_plateau_factor: float = 0.5
 
 
 @dataclass

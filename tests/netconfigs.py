@@ -14,7 +14,7 @@ LATENT = 16
 def config(kind: str, name: str, shape, latent_dim: int = LATENT, **overrides) -> dict:
     """conf/model/<kind>/<name>.yaml with its ``${...}`` interpolations replaced by concrete values."""
     raw = OmegaConf.to_container(OmegaConf.load(Path(CONF_DIR) / "model" / kind / f"{name}.yaml"), resolve=False)
-    values = {"${model.latent_dim}": latent_dim, "${data.shape}": list(shape)}
+    values = {"${model.latent_dim}": latent_dim, "${data.shape}": list(shape), "${model.generator.skip}": False}
     cfg = {k: values[v] if isinstance(v, str) and v.startswith("${") else v for k, v in raw.items()}
     cfg.update(overrides)
     assert "${" not in str(cfg), cfg

@@ -3,6 +3,11 @@
 Per batch:   D ← D − ∇ [L(x) − k_t L(G(z_D))];   G ← G − ∇ L(G(z_G));
              k_t ← clip(k_t + λ_k (γ L(x) − L(G(z_G))), 0, 1);   log M_global.
 k_t is a buffer, so it is checkpointed and restored with the weights.
+
+As the paper trains it (§4.1): ``lr_plateau_window=W`` averages M_global over windows of W iterations and halves
+both learning rates (``lr_plateau_factor``) when the window mean has not improved for ``lr_plateau_patience``
+windows (``torch.optim.lr_scheduler.ReduceLROnPlateau``; its state and the running window are checkpointed, so
+resume stays exact). A decay every N iterations instead is ``optim.scheduler_g/_d`` = StepLR (optim=began_paper).
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ class BEGANModule(AdversarialModule):
         optimizer_d: OptimizerFactory,
         latent_dim: int,
         k_init: float = 0.0,
+        lr_plateau_window: int | None = None,
+        lr_plateau_patience: int = 3,
+        lr_plateau_factor: float = 0.5,
         **common,
     ):
         """``common``: AdversarialModule's options (schedulers, max_iterations, noise_seed, …)."""
@@ -32,6 +40,44 @@ class BEGANModule(AdversarialModule):
             raise TypeError(f"BEGANModule needs a BEGANLoss (loss=began), got {type(loss).__name__}")
         self.loss = loss
         self.register_buffer("k", torch.tensor(float(k_init)))
+        self.lr_plateau = (lr_plateau_window, lr_plateau_patience, lr_plateau_factor) if lr_plateau_window else None
+        #: Sum of M_global and the number of iterations in the current plateau window (checkpointed buffers).
+        self.register_buffer("m_window", torch.zeros(2, dtype=torch.float64))
+        self._plateaus: list | None = None
+        self._plateau_states: list | None = None
+
+    def plateaus(self) -> list:
+        """One ReduceLROnPlateau per optimizer (G, D), built on first use and given a resumed run's state."""
+        if self._plateaus is None:
+            from torch.optim.lr_scheduler import ReduceLROnPlateau
+
+            _, patience, factor = self.lr_plateau
+            self._plateaus = [
+                ReduceLROnPlateau(opt.optimizer, mode="min", factor=factor, patience=patience, threshold=1e-3)
+                for opt in self.optimizers()
+            ]
+            for plateau, state in zip(self._plateaus, self._plateau_states or [], strict=False):
+                plateau.load_state_dict(state)
+        return self._plateaus
+
+    def _track_plateau(self, m_global: Tensor) -> None:
+        window = self.lr_plateau[0]
+        self.m_window += torch.stack([m_global.detach().double(), m_global.new_ones((), dtype=torch.float64)])
+        if int(self.m_window[1]) >= window:
+            mean = float(self.m_window[0] / self.m_window[1])
+            for plateau in self.plateaus():
+                plateau.step(mean)
+            self.m_window.zero_()
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        super().on_save_checkpoint(checkpoint)
+        if self.lr_plateau is not None:
+            checkpoint["ganlab"]["lr_plateau"] = [p.state_dict() for p in self.plateaus()]
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        super().on_load_checkpoint(checkpoint)
+        self._plateau_states = checkpoint.get("ganlab", {}).get("lr_plateau")
+        self._plateaus = None
 
     def training_step(self, batch, batch_idx: int) -> None:
         real, _ = self.split_batch(batch)
@@ -57,6 +103,8 @@ class BEGANModule(AdversarialModule):
         self.untoggle_optimizer(opt_g)
 
         self.k.copy_(self.loss.next_k(self.k, real_error.detach(), fake_error.detach()))
+        if self.lr_plateau is not None:
+            self._track_plateau(self.loss.convergence(real_error, fake_error))
         if metrics is not None:
             metrics.update({
                 "train/d_loss": d_loss.detach(),
@@ -67,5 +115,6 @@ class BEGANModule(AdversarialModule):
                 "train/m_global": self.loss.convergence(real_error, fake_error),
                 "train/grad_norm_d": grad_d,
                 "train/grad_norm_g": grad_g,
+                "train/lr_g": torch.tensor(opt_g.optimizer.param_groups[0]["lr"]),
             })  # fmt: skip
         self.end_iteration(metrics, n)

@@ -6,7 +6,7 @@ Per batch (the lecture's pseudocode, Goodfellow et al. Alg. 1, with the course r
     for g_steps:  D_k ← k look-ahead updates of a functional copy of D   (k = 0: D_k = D)
                   G ← G - ∇_G loss_G(D_k(G(z)))
 
-``update=simultaneous`` (one D and one G step) takes both gradients at the same point from one draw of z,
+``update_rule=simultaneous`` (one D and one G step) takes both gradients at the same point from one draw of z,
 then both steps: the update of PacGAN's and ALI's reference code (``ali/algorithms.py``: one graph, each
 player's gradient of its own loss, one joint step).
 
@@ -51,7 +51,7 @@ class GANModule(AdversarialModule):
         real_label: float = 1.0,
         grad_clip_g: float | None = None,
         grad_clip_d: float | None = None,
-        update: str | Update = Update.alternating,
+        update_rule: str | Update = Update.alternating,
         **common,
     ):
         """``common``: AdversarialModule's options (scheduler_g/_d, scheduler_interval, max_iterations,
@@ -62,11 +62,11 @@ class GANModule(AdversarialModule):
         self.unroll_steps, self.unroll_mode = unroll_steps, UnrollMode(unroll_mode)
         self.real_label = real_label
         self.grad_clip_g, self.grad_clip_d = grad_clip_g, grad_clip_d
-        self.update = Update(update)
-        if self.update is Update.simultaneous and (d_steps, g_steps) != (1, 1):
+        self.update_rule = Update(update_rule)
+        if self.update_rule is Update.simultaneous and (d_steps, g_steps) != (1, 1):
             raise ValueError(
-                f"update=simultaneous takes one step per player, got d_steps={d_steps}, g_steps={g_steps}; "
-                "accepted: d_steps=1 g_steps=1, or update=alternating"
+                f"update_rule=simultaneous takes one step per player, got d_steps={d_steps}, g_steps={g_steps}; "
+                "accepted: d_steps=1 g_steps=1, or update_rule=alternating"
             )
 
     def configure_optimizers(self):
@@ -79,7 +79,7 @@ class GANModule(AdversarialModule):
         real, labels = self.split_batch(batch)
         opt_g, opt_d = self.optimizers()
         metrics: dict[str, Tensor] | None = {} if self.should_log() else None
-        if self.update is Update.simultaneous:
+        if self.update_rule is Update.simultaneous:
             fake = self._fake(real.shape[0], labels, with_graph=True)
             g_loss = self._generator_gradient(real, labels, opt_g, fake)  # at the current D ...
             self._discriminator_step(real, labels, opt_d, metrics, fake.detach())  # ... which only then moves

@@ -6,6 +6,7 @@ from ganlab.nets.began import BEGANAutoencoder, BEGANGenerator
 from ganlab.nets.classifier import DomainClassifier
 from ganlab.nets.conv import ConvDiscriminator, ConvGenerator
 from ganlab.nets.infogan import InfoGANDiscriminator, InfoGANGenerator
+from ganlab.nets.metz import MetzDiscriminator, MetzGenerator
 from ganlab.nets.mlp import MLPDiscriminator, MLPGenerator
 from ganlab.nets.seed import M1Generator
 
@@ -23,6 +24,8 @@ __all__ = [
     "InfoGANGenerator",
     "M1Generator",
     "MLPDiscriminator",
+    "MetzDiscriminator",
+    "MetzGenerator",
     "MLPGenerator",
     "ShapeError",
     "eval_mode",
