@@ -16,6 +16,7 @@ returns, so a new architecture needs no code for it.
 from __future__ import annotations
 
 import functools
+import math
 
 from torch import nn
 
@@ -29,7 +30,8 @@ def _dcgan(module: nn.Module, gain: float) -> None:
         nn.init.normal_(module.weight, 0.0, DCGAN_STD)
     elif isinstance(module, NORMS) and getattr(module, "weight", None) is not None:
         nn.init.normal_(module.weight, 1.0, DCGAN_STD)
-        nn.init.zeros_(module.bias)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
 
 
 def _orthogonal(module: nn.Module, gain: float) -> None:
@@ -52,8 +54,8 @@ def check_init(scheme: str, gain: float | None) -> None:
         raise ValueError(f"init={scheme!r} is invalid; accepted: {', '.join(SCHEMES)}")
     if gain is not None and scheme not in GAINED:
         raise ValueError(f"init_gain={gain} applies to init={' or '.join(GAINED)} only, not init={scheme}")
-    if gain is not None and not gain > 0:
-        raise ValueError(f"init_gain={gain} is invalid; accepted: a number > 0")
+    if gain is not None and not (isinstance(gain, int | float) and math.isfinite(gain) and gain > 0):
+        raise ValueError(f"init_gain={gain!r} is invalid; accepted: a finite number > 0")
 
 
 def initialise_(net: nn.Module, scheme: str = "default", gain: float | None = None) -> nn.Module:

@@ -77,7 +77,8 @@ def mlp_body(
 ) -> tuple[nn.Sequential, int]:
     """Per hidden width: Linear → norm → activation (→ dropout); returns the layers and their output width.
     ``act="maxout"`` makes each hidden layer a ``Maxout`` of ``maxout_pieces`` pieces instead of Linear →
-    activation. A normalised layer's Linear has no bias (the norm's shift replaces it)."""
+    activation. A normalised Linear → activation layer has no bias (the norm's shift replaces it); a Maxout keeps
+    its pieces' biases (a bias per piece is not redundant before the max)."""
     layers: list[nn.Module] = []
     for width in hidden:
         normed = [] if norm == "none" else [norm1d(norm, width)]
