@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: setup train test test-all lint format bench notebooks clean
+.PHONY: setup train test test-all lint format bench bench-protocols notebooks clean
 
 setup: $(STAMP)
 
@@ -49,6 +49,12 @@ bench: $(STAMP)
 	$(BIN)/python -m experiments.bench.checkpoint $(ARGS)
 	$(BIN)/python -m experiments.bench.latent $(ARGS)
 	$(BIN)/python -m experiments.bench.autoencoder $(ARGS)
+
+## Published protocols over seeds (experiments/bench/protocols.py): PacGAN Table 1 (ring_pacgan, grid_pacgan) for GAN,
+## PacGAN2 and PacGAN4, 5 seeds each, at the published 400 000 iterations: about 30 / 60 / 120 ms per iteration on one
+## CPU thread, so this is cluster or GPU work (weeks on this 2-core machine); cut it with ARGS="--iterations 20000".
+bench-protocols: $(STAMP)
+	$(BIN)/python -m experiments.bench.protocols $(ARGS)
 
 ## Execute every notebook at full size (minutes each): figures go to notebooks/figures/, executed copies with their
 ## outputs to notebooks/executed/ (both git-ignored; the notebooks themselves stay clean). `make test` runs them at

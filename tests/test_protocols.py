@@ -228,3 +228,36 @@ def test_stacked_mnist_metz_preset_follows_the_reference_config(hydra_conf):
     assert cfg.model.unroll_mode == "second_order"
     assert cfg.callbacks.metrics.n_samples == 25600 and "modes" in cfg.callbacks.metrics.metrics
     assert cfg.data.length // cfg.data.batch_size == 2000  # scored every 2 000 iterations, as the reference
+
+
+# --------------------------------------------------------------------------- the protocol benchmark's bookkeeping
+def test_protocol_benchmark_compares_with_the_published_rows_within_two_standard_errors(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(CONF_DIR.parent))
+    from experiments.bench import protocols
+
+    def row(seed, modes, hq, kl):
+        curve = [{"iteration": 1000, "modes": modes - 1, "hq": hq / 2, "mode_kl": kl * 2}]
+        curve.append({"iteration": 2000, "modes": modes, "hq": hq, "mode_kl": kl})
+        return {"preset": "grid_pacgan", "config": "pacgan4", "seed": seed, "iterations": 2000, "modes": modes,
+                "hq": hq, "mode_kl": kl, "curve": curve, "ms_per_iteration": 100.0}  # fmt: skip
+
+    # published PacGAN4 grid: 24.8 ± 0.2 modes, 93.6 ± 0.6 % HQ, KL 0.04 ± 0.01
+    close = [row(0, 25, 93.0, 0.05), row(1, 25, 94.5, 0.03), row(2, 24, 93.9, 0.04)]
+    table = protocols.summarise(close)
+    assert "| grid_pacgan | pacgan4 | 2000 | 3 | 24.67 ± 0.33 (0.58) |" in table
+    assert "yes, yes, yes" in table and "24.8 ± 0.2 / 93.6 ± 0.6 / 0.04 ± 0.01" in table
+    far = [row(0, 20, 60.0, 0.5), row(1, 21, 62.0, 0.4), row(2, 19, 61.0, 0.6)]
+    assert "no (Δ -4.80, 2 s.e. 1.22)" in protocols.summarise(far)
+    assert protocols.mean_se_sd([1.0, 3.0]) == (2.0, 1.0, pytest.approx(2**0.5))
+    protocols.plot_curves(close + far, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").stat().st_size > 10_000
+    csv_path = tmp_path / "metrics.csv"
+    csv_path.write_text(
+        "epoch,step,train/d_loss,val/hq,val/modes,val/mode_kl\n0,10,0.5,,,\n0,20,,3.5,7.0,0.9\n1,40,,8.0,18.0,\n"
+    )
+    assert protocols.read_curve(csv_path, 1000) == [
+        {"iteration": 1000, "modes": 7.0, "hq": 3.5, "mode_kl": 0.9},
+        {"iteration": 2000, "modes": 18.0, "hq": 8.0, "mode_kl": pytest.approx(float("nan"), nan_ok=True)},
+    ]
