@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import pytorch_lightning as pl
 import torch
+from fitting import quiet_trainer
 from hydra.utils import instantiate
 from netconfigs import LATENT
 from netconfigs import build as net
@@ -32,15 +33,7 @@ def make_module(generator, discriminator, loss: str, **kw) -> GANModule:
 
 def fit(module: GANModule, dataset, iterations: int = 1) -> pl.Trainer:
     module.max_iterations = iterations
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        max_epochs=-1,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-        log_every_n_steps=1,
-    )
+    trainer = quiet_trainer()
     trainer.fit(module, DataLoader(dataset, batch_size=BATCH, shuffle=False))
     return trainer
 

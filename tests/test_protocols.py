@@ -12,6 +12,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from fitting import quiet_trainer
 from hydra import compose, initialize_config_dir
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -24,22 +25,9 @@ from ganlab.priors import draw_latent
 LATENT, BATCH, LR = 4, 16, 0.05
 
 
-def trainer(iterations_done_by, **kw) -> pl.Trainer:
-    return pl.Trainer(
-        accelerator="cpu",
-        max_epochs=-1,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-        log_every_n_steps=1,
-        **kw,
-    )
-
-
 def fit(module, batches: torch.Tensor, iterations: int) -> None:
     module.max_iterations = iterations
-    trainer(iterations).fit(module, DataLoader(TensorDataset(batches), batch_size=BATCH, shuffle=False))
+    quiet_trainer().fit(module, DataLoader(TensorDataset(batches), batch_size=BATCH, shuffle=False))
 
 
 def real_points(n=BATCH * 2) -> torch.Tensor:
@@ -169,7 +157,7 @@ def test_began_halves_the_learning_rates_when_m_global_stalls(tmp_path):
 
     images = torch.rand(BATCH * 8, *SHAPE) * 2 - 1
     module.max_iterations = 8
-    trainer(8, callbacks=[Watch()]).fit(module, DataLoader(TensorDataset(images), batch_size=BATCH))
+    quiet_trainer(callbacks=[Watch()]).fit(module, DataLoader(TensorDataset(images), batch_size=BATCH))
     lrs = [lr for lr, _ in history]
     # a window mean (2 iterations) that is not lower than the best one halves both rates at once
     assert lrs[0] == LR and min(lrs) < LR

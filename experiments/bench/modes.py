@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
-import time
 from multiprocessing import get_context
 from pathlib import Path
+
+from experiments.bench.runs import fit_in_temp_dir
 
 OUT = Path(__file__).parent / "out"
 CONFIGS = {
@@ -38,33 +38,19 @@ PUBLISHED = {  # (modes, % high quality)
 
 
 def run_job(job: dict) -> dict:
-    import torch
-    from hydra import compose, initialize_config_dir
-
-    from ganlab.config import CONF_DIR
-    from ganlab.train import build
-
-    torch.set_num_threads(1)
-    with tempfile.TemporaryDirectory() as tmp, initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        overrides = [
-            f"experiment={job['dataset']}_gan",
-            f"seed={job['seed']}",
-            f"model.max_iterations={job['iterations']}",
-            f"data.batch_size={job['batch']}",
-            "logger=none",
-            "callbacks.checkpoint=null",
-            "trainer.enable_progress_bar=false",
-            f"paths.run_dir={tmp}",
-            *CONFIGS[job["config"]],
-            *job["overrides"],
-        ]
-        cfg = compose("train", overrides=overrides)
-        datamodule, module, trainer = build(cfg)
-        start = time.perf_counter()
-        trainer.fit(module, datamodule=datamodule)
-        elapsed = time.perf_counter() - start
-        result = json.loads((Path(tmp) / "metrics.json").read_text())["mode_coverage"]
-    return {**job, **result, "seconds": elapsed}
+    overrides = [
+        f"experiment={job['dataset']}_gan",
+        f"seed={job['seed']}",
+        f"model.max_iterations={job['iterations']}",
+        f"data.batch_size={job['batch']}",
+        "logger=none",
+        "callbacks.checkpoint=null",
+        "trainer.enable_progress_bar=false",
+        *CONFIGS[job["config"]],
+        *job["overrides"],
+    ]
+    result, elapsed = fit_in_temp_dir(overrides, lambda run_dir: json.loads((run_dir / "metrics.json").read_text()))
+    return {**job, **result["mode_coverage"], "seconds": elapsed}
 
 
 def _sd(values) -> float:

@@ -24,10 +24,10 @@ import csv
 import json
 import math
 import statistics
-import tempfile
-import time
 from multiprocessing import get_context
 from pathlib import Path
+
+from experiments.bench.runs import fit_in_temp_dir
 
 OUT = Path(__file__).parent / "out"
 CONFIGS = {
@@ -57,33 +57,24 @@ METRICS = ("modes", "hq", "mode_kl")
 
 
 def run_job(job: dict) -> dict:
-    import torch
-    from hydra import compose, initialize_config_dir
+    overrides = [
+        f"experiment={job['preset']}",
+        f"seed={job['seed']}",
+        f"model.max_iterations={job['iterations']}",
+        f"data.iterations_per_epoch={job['eval_every']}",
+        "callbacks.checkpoint=null",
+        "callbacks.mode_coverage.plot_every_n_epochs=1000000",
+        "trainer.enable_progress_bar=false",
+        *CONFIGS[job["config"]],
+        *job["overrides"],
+    ]
 
-    from ganlab.config import CONF_DIR
-    from ganlab.train import build
+    def read(run_dir: Path) -> tuple[dict, list[dict]]:
+        final = json.loads((run_dir / "metrics.json").read_text())["mode_coverage"]
+        final = {k: math.nan if v is None else v for k, v in final.items()}  # strict JSON writes NaN as null
+        return final, read_curve(run_dir / "csv" / "metrics.csv", job["eval_every"])
 
-    torch.set_num_threads(1)
-    with tempfile.TemporaryDirectory() as tmp, initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        overrides = [
-            f"experiment={job['preset']}",
-            f"seed={job['seed']}",
-            f"model.max_iterations={job['iterations']}",
-            f"data.iterations_per_epoch={job['eval_every']}",
-            "callbacks.checkpoint=null",
-            "callbacks.mode_coverage.plot_every_n_epochs=1000000",
-            "trainer.enable_progress_bar=false",
-            f"paths.run_dir={tmp}",
-            *CONFIGS[job["config"]],
-            *job["overrides"],
-        ]
-        cfg = compose("train", overrides=overrides)
-        datamodule, module, trainer = build(cfg)
-        start = time.perf_counter()
-        trainer.fit(module, datamodule=datamodule)
-        elapsed = time.perf_counter() - start
-        final = json.loads((Path(tmp) / "metrics.json").read_text())["mode_coverage"]
-        curve = read_curve(Path(tmp) / "csv" / "metrics.csv", job["eval_every"])
+    (final, curve), elapsed = fit_in_temp_dir(overrides, read)
     return {**job, **final, "curve": curve, "seconds": elapsed, "ms_per_iteration": 1000 * elapsed / job["iterations"]}
 
 
