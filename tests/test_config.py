@@ -109,6 +109,18 @@ BAD_ARGV = [
     pytest.param(["model.foo=1"], ["model.foo", "1", "unroll_steps", "d_steps"], id="unknown-key"),
     pytest.param(["ckpt_path=/nonexistent.ckpt"], ["ckpt_path", "/nonexistent.ckpt"], id="missing-ckpt"),
     pytest.param(["-m", "loss=minimax,bogus"], ["loss", "bogus", "non_saturating"], id="multirun-bad-loss"),
+    pytest.param(["model.generator.init=bogus"], ["init='bogus'", "default", "dcgan", "orthogonal"], id="bad-init"),
+    pytest.param(
+        ["model.discriminator.init=dcgan", "model.discriminator.init_gain=2"],
+        ["init_gain=2", "orthogonal or xavier only"],
+        id="gain-without-a-gained-init",
+    ),
+    pytest.param(
+        ["experiment=grid_pacgan", "model.discriminator.maxout_pieces=1"],
+        ["maxout_pieces=1", "an integer >= 2"],
+        id="one-piece-maxout",
+    ),
+    pytest.param(["experiment=ring_pacgan", "model.g_steps=2"], ["update_rule=simultaneous", "g_steps=2"], id="simul"),
     pytest.param(
         ["experiment=digits_dcgan", "trainer=ddp_cpu", "trainer.sync_batchnorm=true", "loss=wgan_gp"],
         ["trainer.sync_batchnorm=true", "loss=wgan_gp", "double backward", "accepted"],
@@ -163,3 +175,22 @@ def test_translate_aliases_missing_value():
 
 def test_preflight_accepts_report_flags():
     assert preflight(REPORT_ARGV) == REPORT_OVERRIDES
+
+
+# --------------------------------------------------------------------------- initialisation per preset
+#: Presets on the DCGAN nets or a published protocol's nets: N(0, 0.02²) initialisation, as their references.
+DCGAN_INIT = {"mnist_dcgan", "cifar10_dcgan", "celeba_dcgan", "digits_dcgan", "ring_pacgan", "grid_pacgan",
+              "stacked_mnist_metz"}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_preset_states_its_initialisation(hydra_conf, name):
+    cfg = compose("train", overrides=[f"experiment={name}"])
+    nets = [key for key in ("generator", "discriminator", "encoder", "decoder", "classifier") if key in cfg.model]
+    inits = {key: cfg.model[key].get("init") for key in nets if "_target_" in cfg.model[key]}
+    if not inits:  # the classifier presets train a domain classifier, not a generative model
+        assert name.startswith("classifier_")
+        return
+    assert all(scheme in ("default", "dcgan", "orthogonal", "xavier") for scheme in inits.values()), inits
+    expected = "dcgan" if name in DCGAN_INIT else "default"
+    assert set(inits.values()) == {expected}, f"{name}: {inits}"
