@@ -85,6 +85,9 @@ class _Module:
     def __init__(self):
         self.generator = _Conditional()
 
+    def draw_latent(self, n, generator):  # GenerativeModule's: the prior's latents from the callback's own RNG
+        return torch.randn(n, self.latent_dim, generator=generator)
+
     def sample(self, z, labels):
         return self.generator(z, labels)
 
