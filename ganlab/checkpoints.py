@@ -11,7 +11,8 @@ from pathlib import Path
 
 import torch
 
-from ganlab.config import ConfigError, _one_line
+from ganlab.errors import ConfigError
+from ganlab.errors import one_line as _one_line
 from ganlab.fit_checks import NETWORK_SHAPES
 
 LAST = "last"

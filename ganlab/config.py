@@ -12,7 +12,6 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -20,9 +19,9 @@ from omegaconf import DictConfig, OmegaConf
 
 import ganlab.loggers  # noqa: F401  (registers the ganlab.wandb_* resolvers)
 import ganlab.schemas  # noqa: F401  (registers the structured-config schemas)
+from ganlab.errors import CONF_DIR, PRIMARY, ConfigError  # noqa: F401  (re-exported)
+from ganlab.errors import one_line as _one_line
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-PRIMARY = "train"
 MAX_SWEEP_CHECKS = 256
 
 
@@ -52,10 +51,6 @@ OmegaConf.register_new_resolver("ganlab.run_stamp", run_stamp, use_cache=True, r
 OmegaConf.register_new_resolver("ganlab.path_safe", path_safe, replace=True)
 #: ``${ganlab.mul:100,${model.discriminator.pack}}``: a product of integers (PacGAN's batch of 100 packs of m samples).
 OmegaConf.register_new_resolver("ganlab.mul", lambda *factors: math.prod(int(f) for f in factors), replace=True)
-
-
-class ConfigError(ValueError):
-    """A configuration mistake; its message is a single line meant for the user."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +111,7 @@ def check_resume(cfg: DictConfig) -> None:
     import torch
 
     from ganlab.checkpoints import check_fits, read_checkpoint, resolve_resume
-    from ganlab.train import build_module, experiment_dir
+    from ganlab.compose import build_module, experiment_dir
 
     path = resolve_resume(cfg.ckpt_path, experiment_dir(cfg))
     checkpoint = read_checkpoint(path)
@@ -259,18 +254,6 @@ def split_argv(argv: Sequence[str]) -> ParsedArgs:
         elif not arg.startswith("-"):
             parsed.overrides.append(arg)
     return parsed
-
-
-def _one_line(exc: BaseException) -> str:
-    parts = []
-    for e in (exc, exc.__cause__):
-        if e is None:
-            continue
-        for line in str(e).splitlines():
-            line = line.strip()
-            if line and not line.startswith(("full_key", "object_type", "reference_type", "Set the environment")):
-                parts.append(line)
-    return "; ".join(dict.fromkeys(parts))
 
 
 def _group_options(loader, group: str) -> list[str]:

@@ -72,7 +72,7 @@ def restore(checkpoint: dict, run_cfg: DictConfig, data_root: str | None):
     """(datamodule, module with the checkpoint's weights, in eval mode)."""
     from hydra.utils import instantiate
 
-    from ganlab.train import build_module
+    from ganlab.compose import build_module
 
     if data_root and "root" in run_cfg.data:
         run_cfg.data.root = data_root

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from ganlab.config import CONF_DIR, ConfigError
+from ganlab.errors import CONF_DIR, ConfigError
 
 
 def data_options(accepts) -> list[str]:

@@ -9,56 +9,10 @@ import sys
 from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from ganlab.compose import build, build_module, cluster_plugins, experiment_dir  # noqa: F401  (public here too)
 from ganlab.config import CONF_DIR, PRIMARY, ConfigError, preflight
-from ganlab.fit_checks import check_fit, shape_errors_as_config_errors
-
-#: ``optim.<key>`` → the module's keyword argument (other keys, e.g. a classifier's ``optimizer``, pass as named).
-OPTIM_KWARGS = {"generator": "optimizer_g", "discriminator": "optimizer_d"}
-
-
-def build_module(cfg: DictConfig, record_config: bool = True):
-    """The LightningModule of a composed config: the model node, with the live loss / optimizer / scheduler
-    factories bound after instantiation (Hydra would turn dataclass kwargs back into configs). With
-    ``record_config`` the resolved config goes into its checkpoints (needs Hydra's run-time config)."""
-    from hydra.utils import instantiate
-
-    live = {OPTIM_KWARGS.get(key, key): instantiate(node) for key, node in (cfg.get("optim") or {}).items()}
-    if cfg.get("loss") is not None:
-        live["loss"] = instantiate(cfg.loss)
-    with shape_errors_as_config_errors():
-        module = instantiate(cfg.model, _partial_=True)(**live)
-    if record_config:
-        module.run_config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    return module
-
-
-def build(cfg: DictConfig, resume_ckpt: str | None = None):
-    """Instantiate (datamodule, module, trainer) from a composed config (outputs go to ``cfg.paths.run_dir``);
-    ``resume_ckpt``: the checkpoint the run will continue (checked to fit; a W&B run continues its run id)."""
-    import pytorch_lightning as pl
-    from hydra.utils import instantiate
-
-    from ganlab.checkpoints import check_fits, read_checkpoint
-    from ganlab.loggers import build_logger, logger_callbacks
-
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule = instantiate(cfg.data)
-    module = build_module(cfg)
-    check_fit(datamodule, module)
-    if resume_ckpt is not None:
-        check_fits(read_checkpoint(resume_ckpt), module, "ckpt_path", resume_ckpt)
-    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
-    logger = build_logger(cfg, resume_ckpt)
-    callbacks += logger_callbacks(logger)
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, plugins=cluster_plugins())
-    return datamodule, module, trainer
-
-
-def experiment_dir(cfg: DictConfig) -> Path:
-    """Where the runs of this experiment live (``ckpt_path=last`` looks there)."""
-    return Path(cfg.paths.output_root) / str(cfg.task) / str(cfg.name)
 
 
 def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
@@ -71,13 +25,6 @@ def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
         iteration = (checkpoint.get("ganlab") or {}).get("iteration", checkpoint.get("global_step"))
         print(f"[ganlab] resuming from {path} (iteration {iteration})", flush=True)
     return path
-
-
-def cluster_plugins() -> list:
-    """On Slurm, Lightning's own auto-requeue is off: requeueing has one owner (``callbacks/preemption.py``)."""
-    from lightning_fabric.plugins.environments import SLURMEnvironment
-
-    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
 
 
 def run(cfg: DictConfig) -> dict:
@@ -142,7 +89,7 @@ def record_failure(cfg: DictConfig, exc: Exception) -> None:
     import json
     import traceback
 
-    from ganlab.config import _one_line
+    from ganlab.errors import one_line as _one_line
 
     run_dir = Path(cfg.paths.run_dir)
     message = _one_line(exc) or type(exc).__name__

@@ -58,7 +58,7 @@ class ModeCoverageCallback(pl.Callback):
         self._cache: tuple[int, torch.Tensor, ModeCoverage] | None = None
 
     def setup(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
-        from ganlab.config import ConfigError
+        from ganlab.errors import ConfigError
         from ganlab.fit_checks import mode_coverage_message
 
         if not hasattr(trainer.datamodule, "mixture"):

@@ -4,7 +4,7 @@
 The handler only records the signal. The current iteration finishes, then every rank agrees, ``last.ckpt`` is
 written at that iteration boundary (so resuming from it is bit-exact), and the process exits with 128 + signum.
 
-Requeueing has exactly one owner (Lightning's own SLURM auto-requeue is switched off by ``ganlab.train.build``):
+Requeueing has exactly one owner (Lightning's own SLURM auto-requeue is switched off by ``ganlab.compose.build``):
 - jobs started by submitit (``hydra/launcher=slurm``): submitit's USR2 handler, called after the checkpoint is
   written, requeues the job; the requeued job runs in the same job directory and resumes from ``last.ckpt``;
 - a job started by a plain ``sbatch`` script: ganlab runs ``scontrol requeue $SLURM_JOB_ID`` on USR1 / USR2;

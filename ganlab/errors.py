@@ -1,0 +1,27 @@
+"""Leaf: the user-facing error type, the one-line message rule and where the configs live. Imports nothing from
+ganlab, so every layer can raise a ``ConfigError`` without loading the orchestration above it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: The Hydra config tree and the primary config of ``ganlab-train``.
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+PRIMARY = "train"
+
+
+class ConfigError(ValueError):
+    """A configuration mistake; its message is a single line meant for the user."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception (and its cause) as one line: Hydra / OmegaConf context lines dropped, repeats removed."""
+    parts = []
+    for e in (exc, exc.__cause__):
+        if e is None:
+            continue
+        for line in str(e).splitlines():
+            line = line.strip()
+            if line and not line.startswith(("full_key", "object_type", "reference_type", "Set the environment")):
+                parts.append(line)
+    return "; ".join(dict.fromkeys(parts))
