@@ -17,6 +17,7 @@ from ganlab.fit_checks import NETWORK_SHAPES
 
 LAST = "last"
 LAST_FILE = Path("checkpoints") / "last.ckpt"
+PREVIOUS_NAME = "last.prev.ckpt"  # the generation before last.ckpt (callbacks/run_checkpoint.py)
 ACCEPTED = "a .ckpt file written by ganlab-train"
 
 
@@ -41,14 +42,35 @@ def latest_checkpoint(experiment_dir: Path) -> Path | None:
     return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None
 
 
+def usable(path: str | Path, key: str = "ckpt_path") -> str:
+    """``path`` when it reads as a checkpoint; else, for a ``last.ckpt`` with its previous generation beside it,
+    that generation (one warning line on stderr); else the ConfigError of ``read_checkpoint``."""
+    try:
+        read_checkpoint(path, key)
+        return str(Path(str(path)).expanduser())
+    except ConfigError as exc:
+        previous = Path(str(path)).expanduser().with_name(PREVIOUS_NAME)
+        if Path(str(path)).name != LAST_FILE.name or not previous.is_file():
+            raise
+        read_checkpoint(previous, key)  # both unreadable: the error names the older one
+        import sys
+
+        print(f"[ganlab] warning: {_one_line(exc)}; using the previous checkpoint {previous}", file=sys.stderr)
+        return str(previous)
+
+
 def resolve_resume(ckpt_path, experiment_dir: Path, run_dir: Path | None = None, auto_resume: bool = True):
     """The checkpoint a run continues from (a path string), or None for a fresh run.
 
     ``last`` → the newest ``last.ckpt`` under ``experiment_dir``; a path → itself (checked); ``null`` → the run
-    directory's own ``last.ckpt`` when it exists (a requeued job whose directory is derived from its job id)."""
+    directory's own ``last.ckpt`` when it exists (a requeued job whose directory is derived from its job id).
+    An unreadable ``last.ckpt`` (a crash while it was written by something else, a full disk) falls back to the
+    ``last.prev.ckpt`` beside it."""
     if ckpt_path is None:
         own = run_dir / LAST_FILE if run_dir is not None else None
-        return str(own) if auto_resume and own is not None and own.is_file() else None
+        if auto_resume and own is not None and (own.is_file() or own.with_name(PREVIOUS_NAME).is_file()):
+            return usable(own)
+        return None
     if str(ckpt_path) == LAST:
         found = latest_checkpoint(experiment_dir)
         if found is None:
@@ -56,9 +78,8 @@ def resolve_resume(ckpt_path, experiment_dir: Path, run_dir: Path | None = None,
                 f"ckpt_path=last: no {LAST_FILE} under {experiment_dir}; accepted: the path of {ACCEPTED}, "
                 "or last once a run of this experiment has written one"
             )
-        return str(found)
-    read_checkpoint(ckpt_path)
-    return str(Path(str(ckpt_path)).expanduser())
+        return usable(found)
+    return usable(ckpt_path)
 
 
 def _short(target) -> str:

@@ -57,7 +57,7 @@ def experiment_dir(cfg: DictConfig) -> Path:
 
 
 def cluster_plugins() -> list:
-    """On Slurm, Lightning's own auto-requeue is off: requeueing has one owner (``callbacks/preemption.py``)."""
+    """On Slurm, Lightning's own auto-requeue is off: requeueing has one owner (``callbacks/run_checkpoint.py``)."""
     from lightning_fabric.plugins.environments import SLURMEnvironment
 
     return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []

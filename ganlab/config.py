@@ -19,18 +19,11 @@ from omegaconf import DictConfig, OmegaConf
 
 import ganlab.loggers  # noqa: F401  (registers the ganlab.wandb_* resolvers)
 import ganlab.schemas  # noqa: F401  (registers the structured-config schemas)
+from ganlab.runtime import slurm_job_id  # noqa: F401  (re-exported)
 from ganlab.errors import CONF_DIR, PRIMARY, ConfigError  # noqa: F401  (re-exported)
 from ganlab.errors import one_line as _one_line
 
 MAX_SWEEP_CHECKS = 256
-
-
-def slurm_job_id() -> str | None:
-    """This Slurm job's id (``<array job>_<task>`` for an array task), None outside Slurm."""
-    import os
-
-    array_job, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
-    return f"{array_job}_{task}" if array_job and task else os.environ.get("SLURM_JOB_ID")
 
 
 def run_stamp() -> str:

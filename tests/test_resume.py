@@ -18,8 +18,8 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 
-from ganlab.callbacks import LatentCDFCallback, PreemptionCheckpoint
-from ganlab.callbacks.preemption import Preempted
+from ganlab.callbacks import LatentCDFCallback, RunCheckpoint
+from ganlab.callbacks.run_checkpoint import Preempted
 from ganlab.config import CONF_DIR
 from ganlab.train import build
 
@@ -152,7 +152,7 @@ def test_without_the_saved_global_rng_dropout_runs_diverge(tmp_path, straight_ru
 def test_preemption_handlers_are_restored_after_fit(tmp_path):
     before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)}
     _, trainer = fit(tmp_path, CASES["ring_unrolled_k2"] + ["model.max_iterations=2"])
-    assert any(isinstance(c, PreemptionCheckpoint) for c in trainer.callbacks)
+    assert any(isinstance(c, RunCheckpoint) for c in trainer.callbacks)
     assert {s: signal.getsignal(s) for s in before} == before
 
 
@@ -164,3 +164,123 @@ def test_resuming_a_finished_run_trains_no_further(tmp_path, straight_run):
     again, _ = fit(tmp_path / "b", CASES["ring_unrolled_k2"], ckpt_path=str(final))
     assert again.iteration == N
     assert_identical(straight.generator.state_dict(), again.generator.state_dict())
+
+
+# ---------------------------------------------------------------------------------------------- crash-exact resume
+class CopyLastAt(pl.Callback):
+    """At the start of iteration ``at`` (before anything of that iteration runs), copies ``last.ckpt`` as it is on
+    disk: what a ``kill -9`` at that moment would leave behind."""
+
+    def __init__(self, last: Path, copy: Path, at: int):
+        self.last, self.copy, self.at = last, copy, at
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if pl_module.iteration == self.at:
+            import shutil
+
+            shutil.copy(self.last, self.copy)
+
+
+#: (case, extra overrides, kill moment, the iteration the newest checkpoint holds then): epoch-end checkpoints
+#: (ring 4, digits 7 batches an epoch), and interval ones (every 5 iterations) mid-epoch.
+KILLS = [
+    ("ring_unrolled_k2", [], 5, 4),
+    ("ring_unrolled_k2", [], 9, 8),
+    ("digits_dcgan_wgan_gp", [], 8, 7),
+    ("digits_mlp_dropout_k2", ["callbacks.last_checkpoint.every_n_iterations=5"], 6, 5),
+    ("digits_kurtosis_ae", [], 8, 7),
+    ("digits_kurtosis_ae", ["callbacks.last_checkpoint.every_n_iterations=5"], 11, 10),
+]
+
+
+@pytest.mark.parametrize(("case", "extra", "kill_at", "holds"), KILLS)
+def test_a_kill_at_any_moment_resumes_bit_exactly_from_the_newest_checkpoint(
+    tmp_path, straight_run, case, extra, kill_at, holds
+):
+    straight, straight_trainer = straight_run(case)
+    copy = tmp_path / "killed.ckpt"
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=[*COMMON, f"paths.run_dir={tmp_path / 'a'}", *CASES[case], *extra])
+    datamodule, module, trainer = build(cfg)
+    trainer.callbacks.insert(0, CopyLastAt(tmp_path / "a" / "checkpoints" / "last.ckpt", copy, kill_at))
+    trainer.fit(module, datamodule=datamodule)
+    assert torch.load(copy, weights_only=True, map_location="cpu")["ganlab"]["iteration"] == holds
+
+    resumed, resumed_trainer = fit(tmp_path / "b", [*CASES[case], *extra], ckpt_path=str(copy))
+    assert resumed.iteration == N
+    assert_identical(straight.state_dict(), resumed.state_dict())
+    assert_identical(optimizer_tensors(straight_trainer), optimizer_tensors(resumed_trainer))
+    assert torch.equal(straight.noise.get_state(), resumed.noise.get_state())
+
+
+def test_ctrl_c_writes_the_checkpoint_and_resumes_exactly(tmp_path, straight_run):
+    straight, _ = straight_run("ring_unrolled_k2")
+    with pytest.raises(Preempted) as exit_info:
+        fit(tmp_path / "a", CASES["ring_unrolled_k2"], signal_at=(6, signal.SIGINT))
+    assert exit_info.value.code == 128 + signal.SIGINT
+    ckpt = tmp_path / "a" / "checkpoints" / "last.ckpt"
+    assert torch.load(ckpt, weights_only=True)["ganlab"]["iteration"] == 6
+    resumed, _ = fit(tmp_path / "b", CASES["ring_unrolled_k2"], ckpt_path=str(ckpt))
+    assert_identical(straight.state_dict(), resumed.state_dict())
+
+
+def test_the_previous_generation_is_kept_beside_last(tmp_path):
+    fit(tmp_path, CASES["ring_unrolled_k2"] + ["callbacks.last_checkpoint.every_n_iterations=3"])
+    ckpts = tmp_path / "checkpoints"
+    assert torch.load(ckpts / "last.ckpt", weights_only=True)["ganlab"]["iteration"] == N
+    # saved at 3, 4 (epoch end), 6, 8, 9, 12: the generation before the final one is iteration 9
+    assert torch.load(ckpts / "last.prev.ckpt", weights_only=True)["ganlab"]["iteration"] == 9
+    assert sorted(p.name for p in ckpts.iterdir() if "last" in p.name) == ["last.ckpt", "last.prev.ckpt"]
+
+
+class SlowIterationAfterSignal(pl.Callback):
+    """At iteration ``at`` sends SIGTERM to itself, then runs a 60-s "iteration"."""
+
+    def __init__(self, at: int):
+        self.at = at
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if pl_module.iteration == self.at:
+            import time
+
+            os.kill(os.getpid(), signal.SIGTERM)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                time.sleep(0.05)
+
+
+def test_a_signal_inside_a_long_iteration_is_honoured_within_the_grace_period(tmp_path, capsys):
+    import time
+
+    overrides = CASES["ring_unrolled_k2"] + ["callbacks.last_checkpoint.grace_seconds=1"]
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=[*COMMON, f"paths.run_dir={tmp_path}", *overrides])
+    datamodule, module, trainer = build(cfg)
+    trainer.callbacks.insert(0, SlowIterationAfterSignal(6))
+    start = time.monotonic()
+    with pytest.raises(Preempted) as exit_info:
+        trainer.fit(module, datamodule=datamodule)
+    assert time.monotonic() - start < 30
+    assert exit_info.value.code == 128 + signal.SIGTERM
+    # the abandoned iteration left no trace: last.ckpt is the epoch-end one (iteration 4)
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["ganlab"]["iteration"] == 4
+    assert "iteration 6 still running after 1 s, abandoned" in capsys.readouterr().out
+
+
+def test_an_unreadable_last_checkpoint_falls_back_to_the_previous_one(tmp_path, capsys):
+    from ganlab.checkpoints import resolve_resume
+
+    fit(tmp_path / "run", CASES["ring_unrolled_k2"] + ["model.max_iterations=6"])
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    previous = last.with_name("last.prev.ckpt")
+    for damage in (lambda p: p.write_bytes(p.read_bytes()[:1000]), lambda p: p.write_bytes(bytes(2000))):
+        fit(tmp_path / "run", CASES["ring_unrolled_k2"] + ["model.max_iterations=6"])  # rewrites both (finished)
+        damage(last)
+        for ckpt_path, run_dir in ((None, tmp_path / "run"), ("last", None), (str(last), None)):
+            assert resolve_resume(ckpt_path, tmp_path, run_dir) == str(previous)
+            assert "using the previous checkpoint" in capsys.readouterr().err
+    previous.write_bytes(b"")
+    from ganlab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="last.prev.ckpt is not a readable checkpoint"):
+        resolve_resume(str(last), tmp_path)

@@ -4,7 +4,7 @@ For each preset (default: ``mnist_dcgan`` and ``ring_unrolled``), built exactly 
 1. the time of one training iteration (median over ``--iterations`` after a warm-up), hence of one epoch;
 2. the time of writing ``last.ckpt`` (``trainer.save_checkpoint``: weights, optimizer states, loop and
    dataloader state, the noise and global RNG states, the run config), median of ``--saves`` writes, and its size;
-3. the per-iteration cost of the preemption callback's check (``PreemptionCheckpoint.on_train_batch_end``
+3. the per-iteration cost of the run-checkpoint callback's check (``RunCheckpoint.on_train_batch_end``
    without a signal), median over 10 000 calls.
 Prints the overheads (save / epoch time, check / iteration time) and writes experiments/bench/out/checkpoint.json.
 
@@ -27,7 +27,7 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 
-from ganlab.callbacks import PreemptionCheckpoint
+from ganlab.callbacks import RunCheckpoint
 from ganlab.config import CONF_DIR
 from ganlab.train import build
 
@@ -82,7 +82,7 @@ def measure(preset: str, data_root: Path, run_dir: Path, iterations: int, saves:
         save_times.append(time.perf_counter() - start)
     save_s = statistics.median(save_times)
 
-    check = PreemptionCheckpoint(str(run_dir))
+    check = RunCheckpoint(str(run_dir))
     start = time.perf_counter()
     for _ in range(10_000):
         check.on_train_batch_end(trainer, module, None, None, 0)

@@ -37,7 +37,7 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from experiments.bench.speed import Timer, sync
-from ganlab.callbacks.preemption import Preempted
+from ganlab.callbacks.run_checkpoint import Preempted
 from ganlab.config import CONF_DIR
 from ganlab.latent.inversion import invert
 from ganlab.latent.masks import make_mask

@@ -5,8 +5,8 @@ from ganlab.callbacks.diagnostics import TrainingDiagnostics, plot_curves
 from ganlab.callbacks.image_metrics import ImageMetricsCallback
 from ganlab.callbacks.latent_cdf import LatentCDFCallback
 from ganlab.callbacks.mode_coverage import ModeCoverageCallback
-from ganlab.callbacks.preemption import PreemptionCheckpoint
 from ganlab.callbacks.reconstruction_grid import ReconstructionGridCallback
+from ganlab.callbacks.run_checkpoint import RunCheckpoint
 from ganlab.callbacks.run_summary import RunSummary, write_metrics_json
 from ganlab.callbacks.sample_grid import SampleGridCallback
 from ganlab.callbacks.wandb_run import WandbRunCallback
@@ -15,9 +15,9 @@ __all__ = [
     "ImageMetricsCallback",
     "LatentCDFCallback",
     "ModeCoverageCallback",
-    "PreemptionCheckpoint",
     "RankConsistencyCheck",
     "ReconstructionGridCallback",
+    "RunCheckpoint",
     "RunSummary",
     "SampleGridCallback",
     "TrainingDiagnostics",

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
+from ganlab.callbacks.run_checkpoint import RunCheckpoint
+
 
 def _plain(value):
     """JSON-safe value: tensors → numbers, NaN/inf → null, recursively."""
@@ -49,11 +51,9 @@ class RunSummary(pl.Callback):
         values["iteration"] = getattr(pl_module, "iteration", None)
         values["epoch"] = trainer.current_epoch
         for ckpt in trainer.checkpoint_callbacks:
-            if ckpt.monitor and ckpt.best_model_path:
+            if isinstance(ckpt, RunCheckpoint):
+                values["last_checkpoint"] = str(ckpt.path)
+            elif getattr(ckpt, "monitor", None) and ckpt.best_model_path:
                 values["best_checkpoint"] = ckpt.best_model_path
-            elif ckpt.best_model_path:  # no monitor: the newest checkpoint (conf: last_checkpoint)
-                values["last_checkpoint"] = ckpt.best_model_path
-            if ckpt.last_model_path:
-                values["last_checkpoint"] = ckpt.last_model_path
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_metrics_json(self.run_dir / "metrics.json", values)

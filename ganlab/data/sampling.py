@@ -73,6 +73,19 @@ class EpochBatchSampler:
             yield batches[self.yielded - 1]
         self.epoch, self.yielded = self.epoch + 1, 0
 
+    def set_epoch(self, epoch: int) -> None:
+        """Lightning calls this at every epoch start with the fit loop's epoch. A checkpoint written at an epoch's
+        end is resumed by Lightning as a *finished* epoch, without loading the loader's state: the sampler then
+        has to learn the epoch from here (else it replays epoch 0's batches). Mid-epoch the loaded state agrees."""
+        if int(epoch) != self.epoch:
+            self.epoch, self.yielded = int(epoch), 0
+
+    @property
+    def sampler(self) -> EpochBatchSampler:
+        """Itself: Lightning looks for ``set_epoch`` on ``loader.batch_sampler.sampler`` (the image loaders pass
+        this object as ``batch_sampler``)."""
+        return self
+
     def state_dict(self) -> dict[str, int]:
         return {"epoch": self.epoch, "yielded": self.yielded}
 

@@ -1,0 +1,214 @@
+"""``checkpoints/last.ckpt``: the one checkpoint a run resumes from, written so that any crash resumes exactly.
+
+When it is written (always at an iteration boundary, so resuming from it is bit-exact):
+- every ``every_n_iterations`` iterations and/or every ``every_n_minutes`` minutes (a ``kill -9``, an OOM kill or a
+  node failure loses at most that much work), at every epoch end and at the end of training;
+- on SIGTERM (preemption, ``scancel``, ``scontrol requeue``), SIGINT (Ctrl-C) and SIGUSR1 / SIGUSR2 (Slurm's "time
+  is nearly up" warning, ``--signal=USR1@90``; submitit uses USR2): the handler only records the signal; the
+  current iteration finishes, every rank agrees, ``last.ckpt`` is written, and the process exits with 128 + signum
+  and the resume line. An iteration still running ``grace_seconds`` after the signal is abandoned (the process
+  exits with the same code, naming the checkpoint it resumes from): a signal is honoured within seconds.
+
+How: the new file is written beside the old one and fsynced, the old one becomes ``last.prev.ckpt`` (a hard link,
+so a ``last.ckpt`` exists at every instant) and the new one is renamed over ``last.ckpt``: a crash while writing
+leaves both generations intact, and resuming falls back to ``last.prev.ckpt`` when ``last.ckpt`` is unreadable.
+
+Requeueing has exactly one owner (Lightning's own SLURM auto-requeue is switched off by ``ganlab.compose.build``):
+- jobs started by submitit (``hydra/launcher=slurm``): submitit's USR2 handler, called after the checkpoint is
+  written, requeues the job; the requeued job runs in the same job directory and resumes from ``last.ckpt``;
+- a job started by a plain ``sbatch`` script: ganlab runs ``scontrol requeue $SLURM_JOB_ID`` on USR1 / USR2;
+- SIGTERM / SIGINT: no requeue by ganlab (Slurm itself requeues a preempted ``--requeue`` job or one it was told
+  to requeue with ``scontrol requeue``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import Checkpoint
+
+from ganlab.runtime import slurm_job_id
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIGNALS = ("SIGTERM", "SIGINT", "SIGUSR1", "SIGUSR2")
+WARNING_SIGNALS = (signal.SIGUSR1, signal.SIGUSR2)
+LAST, PREVIOUS = "last.ckpt", "last.prev.ckpt"
+
+
+class Preempted(SystemExit):
+    """Raised after the signal's checkpoint is written (or the iteration abandoned); exits with 128 + signum."""
+
+
+def requeue_owner(signum: int, previous) -> str | None:
+    """Who requeues after a checkpoint for ``signum``: "submitit", "ganlab" (plain sbatch job) or None."""
+    if signum not in WARNING_SIGNALS:
+        return None
+    if callable(previous) and "submitit" in getattr(previous, "__module__", "") + repr(previous):
+        return "submitit"
+    return "ganlab" if slurm_job_id() else None
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def rotate_into_place(new: Path, last: Path, previous: Path | None) -> None:
+    """``new`` becomes ``last``; the old ``last`` becomes ``previous`` (when given). ``last`` exists throughout."""
+    _fsync(new)
+    if previous is not None and last.is_file():
+        staged = previous.with_name(previous.name + ".tmp")
+        staged.unlink(missing_ok=True)
+        try:
+            os.link(last, staged)
+        except OSError:  # a filesystem without hard links
+            import shutil
+
+            shutil.copy2(last, staged)
+        os.replace(staged, previous)
+    os.replace(new, last)
+    _fsync(last.parent)
+
+
+class RunCheckpoint(Checkpoint):
+    """A ``Checkpoint`` subclass: Lightning runs it after every other callback and after the module's epoch-end
+    hook (schedulers stepped), so the state it saves is the state the next iteration starts from."""
+
+    def __init__(
+        self,
+        dirpath: str,
+        every_n_iterations: int | None = None,
+        every_n_minutes: float | None = 5.0,
+        keep_previous: bool = True,
+        signals=DEFAULT_SIGNALS,
+        grace_seconds: float = 10.0,
+    ):
+        for name, value in (("every_n_iterations", every_n_iterations), ("every_n_minutes", every_n_minutes)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{name}={value} is not positive; accepted: a number > 0, or null (off)")
+        self.dirpath = Path(dirpath)
+        self.path = self.dirpath / LAST
+        self.previous = self.dirpath / PREVIOUS if keep_previous else None
+        self.every_n_iterations = every_n_iterations
+        self.every_n_seconds = every_n_minutes * 60 if every_n_minutes is not None else None
+        self.signals = [signal.Signals[name] if isinstance(name, str) else signal.Signals(name) for name in signals]
+        self.grace_seconds = grace_seconds
+        self.received: int | None = None
+        self._previous_handlers: dict[int, object] = {}
+        self._last_save = time.monotonic()
+        self._saved_iteration: int | None = None
+        self._module = None
+
+    # ------------------------------------------------------------------ writing
+    def save(self, trainer: pl.Trainer, pl_module) -> None:
+        """Write ``last.ckpt`` now (every rank calls this: the noise-RNG gather is a collective)."""
+        iteration = getattr(pl_module, "iteration", trainer.global_step)
+        if self._saved_iteration == iteration and self.path.is_file():
+            return  # e.g. an epoch end right after an interval checkpoint
+        self.dirpath.mkdir(parents=True, exist_ok=True)
+        staging = self.dirpath / f".{LAST}.{os.getpid()}.tmp"
+        trainer.save_checkpoint(staging)
+        if trainer.is_global_zero:
+            rotate_into_place(staging, self.path, self.previous)
+        trainer.strategy.barrier("ganlab_last_checkpoint")
+        self._saved_iteration, self._last_save = iteration, time.monotonic()
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module) -> None:
+        # After Lightning registered its own handlers (they are restored by Lightning's teardown; ours by ours).
+        self._module, self._last_save = pl_module, time.monotonic()
+        self._saved_iteration = getattr(pl_module, "iteration", None)  # the checkpoint it resumed from (or none)
+        for sig in self.signals:
+            self._previous_handlers[sig] = signal.getsignal(sig)
+            signal.signal(sig, self._record)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)  # the iteration ended: no abandoning
+        iteration = getattr(pl_module, "iteration", trainer.global_step)
+        due = self.every_n_seconds is not None and time.monotonic() - self._last_save >= self.every_n_seconds
+        if trainer.strategy.reduce_boolean_decision(self.received is not None or due, all=False):
+            # every rank is here (the decision is agreed): a time-based checkpoint or a signal on some rank
+            signalled = trainer.strategy.reduce_boolean_decision(self.received is not None, all=False)
+            self.save(trainer, pl_module)
+            if signalled:
+                self._exit_on_signal(trainer, pl_module)
+        elif self.every_n_iterations and iteration % self.every_n_iterations == 0:
+            self.save(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
+        self.save(trainer, pl_module)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module) -> None:
+        self.save(trainer, pl_module)
+
+    def teardown(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for sig, previous in self._previous_handlers.items():
+            if signal.getsignal(sig) == self._record:
+                signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+        self._previous_handlers, self._module = {}, None
+
+    # ------------------------------------------------------------------ signals
+    def _record(self, signum, frame) -> None:
+        if self.received is not None:
+            if signum == signal.SIGINT:  # a second Ctrl-C: stop now, like Python would (last.ckpt is unchanged)
+                raise KeyboardInterrupt
+            return
+        self.received = signum
+        if self.grace_seconds and self.grace_seconds > 0:
+            signal.signal(signal.SIGALRM, self._abandon)
+            signal.setitimer(signal.ITIMER_REAL, self.grace_seconds)
+
+    def _abandon(self, signum, frame) -> None:
+        """The iteration outlived the grace period after a signal: leave it; ``last.ckpt`` is the previous one."""
+        received = signal.Signals(self.received or signal.SIGTERM)
+        iteration = getattr(self._module, "iteration", "?")
+        resumes = f"ckpt_path={self.path}" if self.path.is_file() else "a fresh start (no checkpoint written yet)"
+        print(
+            f"[ganlab] {received.name}: iteration {iteration} still running after {self.grace_seconds:g} s, "
+            f"abandoned; resume with {resumes} (iteration {self._saved_iteration})",
+            flush=True,
+        )
+        raise Preempted(128 + int(received))
+
+    def _exit_on_signal(self, trainer: pl.Trainer, pl_module) -> None:
+        signum = int(self.received if self.received is not None else signal.SIGTERM)  # a rank told by another
+        iteration = getattr(pl_module, "iteration", trainer.global_step)
+        name = signal.Signals(signum).name
+        owner = requeue_owner(signum, self._previous_handlers.get(signum))
+        if trainer.is_global_zero:
+            from ganlab.callbacks.run_summary import write_metrics_json
+
+            write_metrics_json(
+                self.dirpath.parent / "metrics.json",
+                {"preempted": {"signal": name, "iteration": iteration, "checkpoint": str(self.path), "requeue": owner}},
+            )
+            print(
+                f"[ganlab] {name} at iteration {iteration}: wrote {self.path}; "
+                + (f"requeue by {owner}" if owner else f"resume with ckpt_path={self.path}"),
+                flush=True,
+            )
+        if owner == "submitit":
+            self._previous_handlers[signum](signum, None)  # requeues and exits
+        elif owner == "ganlab" and trainer.is_global_zero:
+            job = slurm_job_id()
+            result = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
+            if result.returncode != 0:
+                log.warning("scontrol requeue %s failed: %s", job, result.stderr.strip())
+        raise Preempted(128 + signum)
+
+    # ------------------------------------------------------------------ Lightning's Checkpoint contract
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        pass
