@@ -19,9 +19,9 @@ from omegaconf import DictConfig, OmegaConf
 
 import ganlab.loggers  # noqa: F401  (registers the ganlab.wandb_* resolvers)
 import ganlab.schemas  # noqa: F401  (registers the structured-config schemas)
-from ganlab.runtime import slurm_job_id  # noqa: F401  (re-exported)
 from ganlab.errors import CONF_DIR, PRIMARY, ConfigError  # noqa: F401  (re-exported)
 from ganlab.errors import one_line as _one_line
+from ganlab.runtime import slurm_job_id  # noqa: F401  (re-exported)
 
 MAX_SWEEP_CHECKS = 256
 
