@@ -25,3 +25,7 @@ def one_line(exc: BaseException) -> str:
             if line and not line.startswith(("full_key", "object_type", "reference_type", "Set the environment")):
                 parts.append(line)
     return "; ".join(dict.fromkeys(parts))
+
+
+class Diverged(RuntimeError):
+    """Training produced a non-finite loss, gradient or weight (``callbacks/divergence.py``); one line for the user."""

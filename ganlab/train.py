@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 
 from ganlab.compose import build, build_module, cluster_plugins, experiment_dir  # noqa: F401  (public here too)
 from ganlab.config import CONF_DIR, PRIMARY, ConfigError, preflight
+from ganlab.errors import Diverged
 
 
 def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
@@ -96,7 +97,7 @@ def record_failure(cfg: DictConfig, exc: Exception) -> None:
     details = {"error": message, "type": type(exc).__name__, "traceback": traceback.format_exc()}
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "failed.json").write_text(json.dumps(details, indent=2) + "\n")
-    if not isinstance(exc, user_errors()):
+    if not isinstance(exc, (*user_errors(), Diverged)):
         traceback.print_exc()
     print(f"ganlab-train: job {run_dir.name} failed: {message}", file=sys.stderr, flush=True)
     FAILED_JOBS.append((str(run_dir), message))
@@ -114,6 +115,9 @@ def _hydra_main(cfg: DictConfig) -> None:
         elif isinstance(exc, user_errors()):
             print(f"ganlab-train: error: {exc}", file=sys.stderr)
             sys.exit(2)
+        elif isinstance(exc, Diverged):
+            print(f"ganlab-train: error: {exc}", file=sys.stderr)
+            sys.exit(3)
         else:
             raise
     finally:

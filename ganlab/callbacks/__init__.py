@@ -2,6 +2,7 @@
 
 from ganlab.callbacks.ddp_check import RankConsistencyCheck
 from ganlab.callbacks.diagnostics import TrainingDiagnostics, plot_curves
+from ganlab.callbacks.divergence import DivergenceGuard
 from ganlab.callbacks.image_metrics import ImageMetricsCallback
 from ganlab.callbacks.latent_cdf import LatentCDFCallback
 from ganlab.callbacks.mode_coverage import ModeCoverageCallback
@@ -12,6 +13,7 @@ from ganlab.callbacks.sample_grid import SampleGridCallback
 from ganlab.callbacks.wandb_run import WandbRunCallback
 
 __all__ = [
+    "DivergenceGuard",
     "ImageMetricsCallback",
     "LatentCDFCallback",
     "ModeCoverageCallback",

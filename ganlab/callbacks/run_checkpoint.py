@@ -106,14 +106,14 @@ class RunCheckpoint(Checkpoint):
         self.received: int | None = None
         self._previous_handlers: dict[int, object] = {}
         self._last_save = time.monotonic()
-        self._saved_iteration: int | None = None
+        self.saved_iteration: int | None = None
         self._module = None
 
     # ------------------------------------------------------------------ writing
     def save(self, trainer: pl.Trainer, pl_module) -> None:
         """Write ``last.ckpt`` now (every rank calls this: the noise-RNG gather is a collective)."""
         iteration = getattr(pl_module, "iteration", trainer.global_step)
-        if self._saved_iteration == iteration and self.path.is_file():
+        if self.saved_iteration == iteration and self.path.is_file():
             return  # e.g. an epoch end right after an interval checkpoint
         self.dirpath.mkdir(parents=True, exist_ok=True)
         staging = self.dirpath / f".{LAST}.{os.getpid()}.tmp"
@@ -121,12 +121,12 @@ class RunCheckpoint(Checkpoint):
         if trainer.is_global_zero:
             rotate_into_place(staging, self.path, self.previous)
         trainer.strategy.barrier("ganlab_last_checkpoint")
-        self._saved_iteration, self._last_save = iteration, time.monotonic()
+        self.saved_iteration, self._last_save = iteration, time.monotonic()
 
     def on_train_start(self, trainer: pl.Trainer, pl_module) -> None:
         # After Lightning registered its own handlers (they are restored by Lightning's teardown; ours by ours).
         self._module, self._last_save = pl_module, time.monotonic()
-        self._saved_iteration = getattr(pl_module, "iteration", None)  # the checkpoint it resumed from (or none)
+        self.saved_iteration = getattr(pl_module, "iteration", None)  # the checkpoint it resumed from (or none)
         for sig in self.signals:
             self._previous_handlers[sig] = signal.getsignal(sig)
             signal.signal(sig, self._record)
@@ -175,7 +175,7 @@ class RunCheckpoint(Checkpoint):
         resumes = f"ckpt_path={self.path}" if self.path.is_file() else "a fresh start (no checkpoint written yet)"
         print(
             f"[ganlab] {received.name}: iteration {iteration} still running after {self.grace_seconds:g} s, "
-            f"abandoned; resume with {resumes} (iteration {self._saved_iteration})",
+            f"abandoned; resume with {resumes} (iteration {self.saved_iteration})",
             flush=True,
         )
         raise Preempted(128 + int(received))

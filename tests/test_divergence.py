@@ -1,0 +1,138 @@
+"""The divergence guard: a NaN at a chosen iteration stops the run within that iteration with one line naming
+it, ``metrics.json`` records it and the last finite checkpoint is intact; ``skip`` drops the step; ``warn``
+trains on; an unbounded critic gets a warning line; the CLI exits 3 with one line."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from clirun import run_ganlab_train
+from hydra import compose, initialize_config_dir
+
+from ganlab.callbacks import DivergenceGuard
+from ganlab.config import CONF_DIR
+from ganlab.errors import Diverged
+from ganlab.train import build
+
+RING = [
+    "experiment=ring_unrolled",
+    "model.unroll_steps=0",
+    "data.iterations_per_epoch=4",
+    "data.batch_size=64",
+    "callbacks.mode_coverage.n_samples=200",
+    "trainer.enable_progress_bar=false",
+    "trainer.log_every_n_steps=1",
+    "logger=none",
+    "model.max_iterations=10",
+    "callbacks.last_checkpoint.every_n_iterations=3",
+]
+
+
+class NaNGradientAt(pl.Callback):
+    """Poisons the gradient of ``net``'s first parameter in iteration ``at`` (1-based), before the guard sees it."""
+
+    def __init__(self, at: int, net: str = "discriminator"):
+        self.at, self.net = at, net
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer):
+        first = next(getattr(pl_module, self.net).parameters())
+        if pl_module.iteration + 1 == self.at and any(p is first for g in optimizer.param_groups for p in g["params"]):
+            first.grad[0] = float("nan")
+
+
+def fitted(run_dir, overrides=(), poison_at: int | None = None, net: str = "discriminator"):
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=[*RING, f"paths.run_dir={run_dir}", *overrides])
+    datamodule, module, trainer = build(cfg)
+    if poison_at is not None:
+        trainer.callbacks.insert(0, NaNGradientAt(poison_at, net))
+    return datamodule, module, trainer
+
+
+@pytest.mark.parametrize("net", ["discriminator", "generator"])
+def test_a_nan_gradient_stops_the_run_within_its_iteration_and_keeps_the_last_finite_checkpoint(tmp_path, net):
+    datamodule, module, trainer = fitted(tmp_path, poison_at=8, net=net)
+    with pytest.raises(Diverged) as info:
+        trainer.fit(module, datamodule=datamodule)
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    assert str(info.value) == (
+        f"diverged at iteration 8: non-finite gradient of the {net}; the last finite checkpoint is {last} (iteration 6)"
+    )
+    assert module.iteration == 7  # iteration 8 never completed
+    saved = torch.load(last, weights_only=True)
+    assert saved["ganlab"]["iteration"] == 6
+    assert all(torch.isfinite(t).all() for t in saved["state_dict"].values() if t.is_floating_point())
+    assert all(torch.isfinite(p).all() for p in module.parameters())  # the poisoned step never ran
+    record = json.loads((tmp_path / "metrics.json").read_text())["diverged"]
+    assert record == {"iteration": 8, "quantity": f"non-finite gradient of the {net}", "checkpoint": str(last), "at": 6}
+
+
+def test_skip_drops_the_poisoned_step_and_trains_on(tmp_path, capsys):
+    datamodule, module, trainer = fitted(tmp_path, ["callbacks.divergence.policy=skip"], poison_at=5)
+    guard = next(c for c in trainer.callbacks if isinstance(c, DivergenceGuard))
+    before = {}
+
+    class Snapshot(pl.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if pl_module.iteration + 1 == 5:
+                before.update({k: v.clone() for k, v in pl_module.discriminator.state_dict().items()})
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            if pl_module.iteration == 5:
+                after = pl_module.discriminator.state_dict()
+                before["unchanged"] = all(torch.equal(before[k], after[k]) for k in after)
+
+    trainer.callbacks.insert(0, Snapshot())
+    trainer.fit(module, datamodule=datamodule)
+    assert module.iteration == 10 and guard.skipped == 1
+    assert before["unchanged"]  # D's one step of iteration 5 was dropped
+    assert "iteration 5: non-finite gradient of the discriminator: step skipped (1 so far)" in capsys.readouterr().err
+
+
+def test_warn_trains_on_and_says_so_once(tmp_path, capsys):
+    datamodule, module, trainer = fitted(tmp_path, ["callbacks.divergence.policy=warn"], poison_at=5)
+    trainer.fit(module, datamodule=datamodule)
+    assert module.iteration == 10
+    err = capsys.readouterr().err
+    assert err.count("non-finite gradient of the discriminator") == 1
+
+
+def test_nothing_is_said_about_a_healthy_run(tmp_path, capsys):
+    datamodule, module, trainer = fitted(tmp_path)
+    trainer.fit(module, datamodule=datamodule)
+    assert module.iteration == 10 and "[ganlab] warning" not in capsys.readouterr().err
+
+
+def test_an_unbounded_critic_gets_one_warning_line(tmp_path, capsys):
+    overrides = ["loss=wgan", "loss.constraint=null", "optim.discriminator.lr=1.0"]
+    overrides.append("callbacks.divergence.output_warning=50")
+    datamodule, module, trainer = fitted(tmp_path, overrides)
+    trainer.fit(module, datamodule=datamodule)
+    err = capsys.readouterr().err
+    assert err.count("the critic is unbounded") == 1, err
+
+
+def test_all_finite_sees_every_kind_of_non_finite_value():
+    from ganlab.callbacks.divergence import all_finite
+
+    ok = [torch.zeros(3), torch.ones(2, 2, dtype=torch.float64)]
+    assert all_finite(ok) and all_finite([])
+    for bad in (math.nan, math.inf, -math.inf):
+        assert not all_finite([*ok, torch.tensor([0.0, bad])])
+    assert not all_finite([torch.full((4,), 3e38)])  # the norm overflows: a weight this large is a divergence too
+
+
+def test_the_cli_exits_3_with_one_line_on_a_diverging_run(tmp_path):
+    args = ["experiment=ring_gan", "model.max_iterations=50", "data.iterations_per_epoch=20"]
+    args += ["optim.discriminator.lr=1e6", "optim.generator.lr=1e6", "trainer.enable_progress_bar=false"]
+    result = run_ganlab_train(args, tmp_path, timeout=120)
+    assert result.returncode == 3, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ganlab-train: error")]
+    assert len(errors) == 1 and "diverged at iteration" in errors[0] and "non-finite" in errors[0]
+    assert "Traceback" not in result.stderr
+    (summary,) = (tmp_path / "outputs").rglob("metrics.json")
+    assert json.loads(summary.read_text())["diverged"]["iteration"] >= 1
