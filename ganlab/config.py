@@ -105,9 +105,11 @@ def check_resume(cfg: DictConfig) -> None:
 
     from ganlab.checkpoints import check_fits, read_checkpoint, resolve_resume
     from ganlab.compose import build_module, experiment_dir
+    from ganlab.resume_rules import check_config_change
 
     path = resolve_resume(cfg.ckpt_path, experiment_dir(cfg))
     checkpoint = read_checkpoint(path)
+    check_config_change((checkpoint.get("ganlab") or {}).get("config"), cfg, f"ckpt_path={cfg.ckpt_path}")
     if cfg.get("model") is not None:
         with torch.device("meta"):
             module = build_module(cfg, record_config=False)
@@ -338,5 +340,52 @@ def preflight(argv: Sequence[str]) -> list[str]:
             check_networks_fit_data(cfg)
             if args.multirun:
                 check_ddp_multirun(cfg, True, *_launcher_choice(args.config_name, combo))
+        if not args.multirun and args.config_name == PRIMARY:
+            run_dir = compose(args.config_name, overrides=combos[0], return_hydra_config=True).hydra.run.dir
+            claim_run_dir(cfg, run_dir)
     GlobalHydra.instance().clear()
     return argv
+
+
+def claim_run_dir(cfg: DictConfig, run_dir) -> None:
+    """Before Hydra writes anything into a single run's directory: refuse one a live run holds, or one holding a
+    run with other settings (a resume changes only what ``resume_rules.MAY_CHANGE`` lists); then hold its lock
+    for the life of this process."""
+    from pathlib import Path
+
+    from ganlab.resume_rules import check_config_change
+    from ganlab.runtime import RunDirBusy, hold_run_dir, is_busy
+
+    run_dir = Path(str(run_dir))
+    if run_dir.is_dir():
+        busy = is_busy(run_dir)
+        if busy:
+            raise ConfigError(
+                f"hydra.run.dir={run_dir} is in use by a live run ({busy}); accepted: another run directory, "
+                "or the same one once that run has ended"
+            )
+        check_config_change(saved_run_config(run_dir, cfg.get("auto_resume", True)), cfg, f"hydra.run.dir={run_dir}")
+    try:
+        hold_run_dir(run_dir)
+    except RunDirBusy as exc:  # taken between the check and here
+        raise ConfigError(f"hydra.run.dir={exc}; accepted: another run directory") from None
+
+
+def saved_run_config(run_dir, auto_resume: bool = True) -> dict | None:
+    """The settings a run directory's run was trained with: its checkpoint's (when it resumes from it), else
+    its ``.hydra/config.yaml``; None for an empty directory."""
+    from pathlib import Path
+
+    from ganlab.checkpoints import LAST_FILE, read_checkpoint, resolve_resume
+
+    run_dir = Path(run_dir)
+    if auto_resume and (run_dir / LAST_FILE).parent.is_dir():
+        path = resolve_resume(None, run_dir.parent, run_dir, auto_resume)
+        if path is not None:
+            return (read_checkpoint(path).get("ganlab") or {}).get("config")
+    saved = run_dir / ".hydra" / "config.yaml"
+    if saved.is_file():
+        from ganlab.resume_rules import plain
+
+        return plain(OmegaConf.load(saved))
+    return None

@@ -19,17 +19,28 @@ from ganlab.errors import Diverged
 def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
     """The checkpoint this run continues from, or None; says so on stdout."""
     from ganlab.checkpoints import read_checkpoint, resolve_resume
+    from ganlab.resume_rules import check_config_change, record_resume
 
     path = resolve_resume(cfg.get("ckpt_path"), experiment_dir(cfg), run_dir, cfg.get("auto_resume", True))
     if path is not None:
         checkpoint = read_checkpoint(path)
-        iteration = (checkpoint.get("ganlab") or {}).get("iteration", checkpoint.get("global_step"))
-        print(f"[ganlab] resuming from {path} (iteration {iteration})", flush=True)
+        state = checkpoint.get("ganlab") or {}
+        iteration = state.get("iteration", checkpoint.get("global_step"))
+        changed = check_config_change(state.get("config"), cfg, f"the checkpoint {path}")
+        record_resume(run_dir, path, iteration, changed)
+        listed = f"; changed: {', '.join(k for k in changed if not k.startswith('paths.'))}" if changed else ""
+        print(f"[ganlab] resuming from {path} (iteration {iteration}){listed}", flush=True)
     return path
 
 
 def run(cfg: DictConfig) -> dict:
+    from ganlab.runtime import RunDirBusy, hold_run_dir
+
     run_dir = Path(cfg.paths.run_dir)
+    try:
+        hold_run_dir(run_dir)  # already held since the preflight for a single run
+    except RunDirBusy as exc:
+        raise ConfigError(f"hydra.run.dir={exc}; accepted: another run directory") from None
     ckpt_path = resume_checkpoint(cfg, run_dir)
     datamodule, module, trainer = build(cfg, ckpt_path)
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)

@@ -1,0 +1,127 @@
+"""What may change when a run continues: the composed settings against those a checkpoint (or a run folder)
+was trained with.
+
+A resume may change the training length, logging, callbacks, paths and the process layout; any other change
+(an lr, a loss, a seed, the data…) would make the run a different experiment under the old one's name. It is
+refused in one line naming the keys, unless ``allow_config_change=true``; every resume is recorded in
+``<run_dir>/resumes.jsonl`` with the time and the keys that changed."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from ganlab.errors import ConfigError
+
+#: Keys (and subtrees) a resume may change.
+MAY_CHANGE = (
+    "model.max_iterations",
+    "trainer.max_epochs",
+    "trainer.enable_progress_bar",
+    "trainer.log_every_n_steps",
+    "trainer.enable_model_summary",
+    "trainer.default_root_dir",
+    "trainer.devices",
+    "trainer.num_nodes",
+    "trainer.strategy",
+    "model.log_every_n_iterations",
+    "data.num_workers",
+    "logger",
+    "callbacks",
+    "paths",
+    "name",
+    "ckpt_path",
+    "auto_resume",
+    "allow_config_change",
+)
+RUN_DIR_PLACEHOLDER = "<run_dir>"
+RESUMES = "resumes.jsonl"
+
+
+def flatten(node, prefix: str = "") -> dict:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+        return out or {prefix.rstrip("."): {}}
+    return {prefix.rstrip("."): node}
+
+
+def plain(cfg: DictConfig) -> dict:
+    """The composed config as the checkpoint stores it (resolved), outside Hydra's run time."""
+    cfg = cfg.copy()
+    if OmegaConf.select(cfg, "paths.run_dir", throw_on_resolution_failure=False) is None and "paths" in cfg:
+        OmegaConf.update(cfg, "paths.run_dir", RUN_DIR_PLACEHOLDER, force_add=True)
+    try:
+        return OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    except Exception:  # an interpolation that needs the run time (e.g. in the logger): those keys may change
+        return OmegaConf.to_container(cfg, resolve=False, enum_to_str=True)
+
+
+def _may_change(key: str) -> bool:
+    return any(key == k or key.startswith(k + ".") for k in MAY_CHANGE)
+
+
+def changes(saved: dict, current: dict) -> tuple[dict, dict]:
+    """(allowed, refused): ``{key: [saved value, current value]}`` of the keys whose values differ."""
+    old, new = flatten(saved or {}), flatten(current)
+    old_dir, new_dir = str(old.get("paths.run_dir")), str(new.get("paths.run_dir"))
+
+    def same(a, b) -> bool:  # equal, or the same path below another run directory
+        return a == b or isinstance(a, str) and isinstance(b, str) and a.replace(old_dir, new_dir) == b
+
+    diff = {k: [old.get(k), new.get(k)] for k in sorted(old.keys() | new.keys()) if not same(old.get(k), new.get(k))}
+    allowed = {k: v for k, v in diff.items() if _may_change(k)}
+    return allowed, {k: v for k, v in diff.items() if k not in allowed}
+
+
+REFERENCE = re.compile(r"\$\{([A-Za-z0-9_.]+)\}")
+
+
+def derived_from_changeable(cfg: DictConfig, keys) -> set[str]:
+    """The ``keys`` whose composed value is an interpolation of keys that may change (e.g. a schedule's
+    ``total_iters: ${model.max_iterations}``): they follow the change by construction."""
+    raw = flatten(OmegaConf.to_container(cfg, resolve=False))
+    derived = set()
+    for key in keys:
+        value = raw.get(key)
+        references = REFERENCE.findall(value) if isinstance(value, str) else []
+        if references and REFERENCE.sub("", value) == "" and all(_may_change(r) for r in references):
+            derived.add(key)
+    return derived
+
+
+def describe(refused: dict, limit: int = 4) -> str:
+    shown = [f"{k} {old!r} → {new!r}" for k, (old, new) in list(refused.items())[:limit]]
+    more = f" and {len(refused) - limit} more" if len(refused) > limit else ""
+    return ", ".join(shown) + more
+
+
+def check_config_change(saved: dict | None, cfg: DictConfig, what: str) -> dict:
+    """The changed keys ``{key: [old, new]}``; ConfigError when a key outside ``MAY_CHANGE`` changed and the user did
+    not set ``allow_config_change=true``. ``what``: the checkpoint or folder, for the message."""
+    if not saved:
+        return {}
+    allowed, refused = changes(saved, plain(cfg))
+    for key in derived_from_changeable(cfg, refused):
+        allowed[key] = refused.pop(key)
+    if refused and not cfg.get("allow_config_change", False):
+        raise ConfigError(
+            f"{what} was trained with other settings: {describe(refused)}; accepted: the same settings (only "
+            "length, logging, callbacks, paths and devices may change on a resume), another run directory, or "
+            "allow_config_change=true to continue with the new ones"
+        )
+    return {**allowed, **refused}
+
+
+def record_resume(run_dir: Path, checkpoint: str, iteration, changed: dict) -> None:
+    """Appends this resume to ``<run_dir>/resumes.jsonl``."""
+    entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "checkpoint": checkpoint, "iteration": iteration}
+    entry["changed"] = {k: v for k, v in changed.items() if not k.startswith("paths.")}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / RESUMES, "a") as handle:
+        handle.write(json.dumps(entry, default=str) + "\n")
