@@ -98,7 +98,8 @@ def validate(cfg: DictConfig) -> None:
 
 
 def check_resume(cfg: DictConfig) -> None:
-    """``ckpt_path`` (``last`` or a path) names a readable checkpoint of this very architecture."""
+    """``ckpt_path`` (``last`` or a path) names a readable checkpoint of this very architecture, trained with these
+    settings (``resume_rules``)."""
     if cfg.get("ckpt_path") is None:
         return
     import torch
@@ -109,11 +110,11 @@ def check_resume(cfg: DictConfig) -> None:
 
     path = resolve_resume(cfg.ckpt_path, experiment_dir(cfg))
     checkpoint = read_checkpoint(path)
-    check_config_change((checkpoint.get("ganlab") or {}).get("config"), cfg, f"ckpt_path={cfg.ckpt_path}")
-    if cfg.get("model") is not None:
+    if cfg.get("model") is not None:  # another architecture first: the more telling message
         with torch.device("meta"):
             module = build_module(cfg, record_config=False)
         check_fits(checkpoint, module, "ckpt_path", cfg.ckpt_path)
+    check_config_change((checkpoint.get("ganlab") or {}).get("config"), cfg, f"ckpt_path={cfg.ckpt_path}")
 
 
 def _check_model_fits_loss(cfg: DictConfig) -> None:
@@ -357,14 +358,15 @@ def claim_run_dir(cfg: DictConfig, run_dir) -> None:
     from ganlab.runtime import RunDirBusy, hold_run_dir, is_busy
 
     run_dir = Path(str(run_dir))
-    if run_dir.is_dir():
-        busy = is_busy(run_dir)
-        if busy:
-            raise ConfigError(
-                f"hydra.run.dir={run_dir} is in use by a live run ({busy}); accepted: another run directory, "
-                "or the same one once that run has ended"
-            )
-        check_config_change(saved_run_config(run_dir, cfg.get("auto_resume", True)), cfg, f"hydra.run.dir={run_dir}")
+    if not run_dir.is_dir():  # a new folder (``train.run`` locks it once Hydra made it): nothing to protect here
+        return
+    busy = is_busy(run_dir)
+    if busy:
+        raise ConfigError(
+            f"hydra.run.dir={run_dir} is in use by a live run ({busy}); accepted: another run directory, "
+            "or the same one once that run has ended"
+        )
+    check_config_change(saved_run_config(run_dir, cfg.get("auto_resume", True)), cfg, f"hydra.run.dir={run_dir}")
     try:
         hold_run_dir(run_dir)
     except RunDirBusy as exc:  # taken between the check and here
