@@ -165,8 +165,8 @@ def param_value(job: Job, key: str):
     """The job's value of ``key``: its config value (a config group: the group's ``name``), else the override."""
     if job.config is not None:
         value = OmegaConf.select(job.config, key, default=None, throw_on_resolution_failure=False)
-        if isinstance(value, DictConfig) and "name" in value:
-            value = value.get("name")
+        if isinstance(value, DictConfig) and "name" in value:  # a group's name (W&B's needs Hydra: the override)
+            value = OmegaConf.select(value, "name", default=None, throw_on_resolution_failure=False)
         if value is not None and not OmegaConf.is_config(value):
             return value
     if key in job.overrides:

@@ -14,6 +14,7 @@ import torch
 from ganlab.errors import ConfigError
 from ganlab.errors import one_line as _one_line
 from ganlab.fit_checks import NETWORK_SHAPES
+from ganlab.runtime import say
 
 LAST = "last"
 LAST_FILE = Path("checkpoints") / "last.ckpt"
@@ -53,9 +54,8 @@ def usable(path: str | Path, key: str = "ckpt_path") -> str:
         if Path(str(path)).name != LAST_FILE.name or not previous.is_file():
             raise
         read_checkpoint(previous, key)  # both unreadable: the error names the older one
-        import sys
 
-        print(f"[ganlab] warning: {_one_line(exc)}; using the previous checkpoint {previous}", file=sys.stderr)
+        say(f"[ganlab] warning: {_one_line(exc)}; using the previous checkpoint {previous}", error=True)
         return str(previous)
 
 

@@ -57,44 +57,187 @@ def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+#: Bounds on settings that would otherwise hang a run or do nothing (an iteration has d_steps + g_steps · (1 +
+#: unroll_steps) D/G updates: 100 look-ahead steps already cost 100 forward/backward passes of D per G step).
+MAX_STEPS_PER_ITERATION = 100
+
+
+def _int_in(low: int, high: float = math.inf) -> Callable[[Any], bool]:
+    return lambda v: _is_int(v) and low <= v <= high
+
+
+def _number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _pair_in_unit(v) -> bool:
+    return isinstance(v, Sequence) and len(v) == 2 and all(_number(b) and 0.0 <= b < 1.0 for b in v)
+
+
+STEPS = f"an integer in [1, {MAX_STEPS_PER_ITERATION}]"
 RULES: Sequence[Rule] = (
-    Rule("model.d_steps", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    Rule("model.g_steps", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    Rule("model.unroll_steps", lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
-    Rule("model.latent_dim", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    Rule("model.real_label", lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
+    Rule("seed", _int_in(0, 2**32 - 1), "an integer in [0, 2**32 - 1]"),
+    Rule("model.d_steps", _int_in(1, MAX_STEPS_PER_ITERATION), STEPS),
+    Rule("model.g_steps", _int_in(1, MAX_STEPS_PER_ITERATION), STEPS),
+    Rule("model.unroll_steps", _int_in(0, MAX_STEPS_PER_ITERATION), f"an integer in [0, {MAX_STEPS_PER_ITERATION}]"),
+    Rule("model.latent_dim", _int_in(1), "an integer >= 1"),
+    Rule("model.real_label", lambda v: _number(v) and 0.0 < v <= 1.0, "a number in (0, 1]"),
     Rule("model.max_iterations", lambda v: v is None or (_is_int(v) and v >= 1), "null or an integer >= 1"),
+    Rule("model.log_every_n_iterations", lambda v: v is None or (_is_int(v) and v >= 1), "null or an integer >= 1"),
     Rule("model.scheduler_interval", lambda v: v in ("iteration", "epoch"), "iteration, epoch"),
-    Rule("model.grad_clip_g", lambda v: v is None or v > 0, "null or a number > 0"),
-    Rule("model.grad_clip_d", lambda v: v is None or v > 0, "null or a number > 0"),
-    Rule("model.k_init", lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    Rule("model.grad_clip_g", lambda v: v is None or (_number(v) and v > 0), "null or a number > 0"),
+    Rule("model.grad_clip_d", lambda v: v is None or (_number(v) and v > 0), "null or a number > 0"),
+    Rule("model.k_init", lambda v: _number(v) and 0.0 <= v <= 1.0, "a number in [0, 1]"),
     Rule("model.lr_plateau_window", lambda v: v is None or (_is_int(v) and v >= 1), "null or an integer >= 1"),
-    Rule("model.lr_plateau_patience", lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
-    Rule("model.lr_plateau_factor", lambda v: 0.0 < v < 1.0, "a number in (0, 1)"),
-    Rule("loss.gamma", lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
-    Rule("loss.lambda_k", lambda v: v >= 0.0, "a number >= 0"),
+    Rule("model.lr_plateau_patience", _int_in(0), "an integer >= 0"),
+    Rule("model.lr_plateau_factor", lambda v: _number(v) and 0.0 < v < 1.0, "a number in (0, 1)"),
+    Rule("model.*.hidden", lambda v: isinstance(v, Sequence) and all(_int_in(1)(h) for h in v), "integers >= 1"),
+    Rule("model.*.pack", _int_in(1), "an integer >= 1"),
+    Rule("loss.gamma", lambda v: _number(v) and 0.0 < v <= 1.0, "a number in (0, 1]"),
+    Rule("loss.lambda_k", lambda v: _number(v) and v >= 0.0, "a number >= 0"),
     Rule("model.latent_prior", lambda v: v in ("normal", "uniform"), "normal, uniform"),
     Rule("model.z_pooling", lambda v: v in ("pooled", "per_dimension"), "pooled, per_dimension"),
-    Rule("data.batch_size", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    Rule("data.batch_size", _int_in(1), "an integer >= 1"),
+    Rule("data.iterations_per_epoch", _int_in(1), "an integer >= 1"),
+    Rule("data.pool_size", _int_in(1), "an integer >= 1"),
+    Rule("data.num_workers", _int_in(0), "an integer >= 0"),
+    Rule("optim.*.lr", lambda v: _number(v) and v > 0, "a number > 0"),
+    Rule("optim.*.betas", _pair_in_unit, "two numbers in [0, 1), e.g. [0.5, 0.999]"),
+    Rule("optim.*.eps", lambda v: _number(v) and v > 0, "a number > 0"),
+    Rule("optim.*.weight_decay", lambda v: _number(v) and v >= 0, "a number >= 0"),
+    Rule("optim.*.momentum", lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    Rule("trainer.max_epochs", lambda v: v is None or (_is_int(v) and v >= -1), "null, -1 or an integer >= 1"),
+    Rule("trainer.max_steps", _int_in(-1, -1), "-1 (ganlab counts iterations: model.max_iterations)"),
+    Rule("trainer.log_every_n_steps", _int_in(1), "an integer >= 1"),
+    Rule("trainer.num_nodes", _int_in(1), "an integer >= 1"),
+    Rule("trainer.accelerator", lambda v: v in ("cpu", "gpu", "cuda", "auto"), "cpu, gpu, cuda, auto"),
+    Rule("callbacks.*.n_samples", _int_in(2), "an integer >= 2"),
 )
 
 
+def _rule_keys(cfg: DictConfig, key: str) -> list[str]:
+    """``key`` itself, or with its ``*`` expanded over the children of the node before it."""
+    if "*" not in key:
+        return [key]
+    head, tail = key.split(".*.", 1)
+    node = OmegaConf.select(cfg, head, default=None, throw_on_missing=False)
+    return [f"{head}.{child}.{tail}" for child in node] if isinstance(node, DictConfig) else []
+
+
+def check_rules(cfg: DictConfig, rules: Sequence[Rule], prefix: str = "") -> None:
+    """ConfigError naming the first key whose value breaks its rule (keys absent from ``cfg`` are skipped)."""
+    for rule in rules:
+        for key in _rule_keys(cfg, rule.key):
+            parent_key, leaf = key.rsplit(".", 1) if "." in key else ("", key)
+            parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
+            if not isinstance(parent, DictConfig) or leaf not in parent:
+                continue
+            value = OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
+            value = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+            try:
+                ok = rule.check(value)
+            except (TypeError, ValueError):  # e.g. a string where a number belongs
+                ok = False
+            if not ok:
+                raise ConfigError(f"{prefix}{key}={value!r} is invalid; accepted: {rule.accepted}")
+
+
 def validate(cfg: DictConfig) -> None:
-    """Range checks that types alone cannot express."""
-    for rule in RULES:
-        parent_key, leaf = rule.key.rsplit(".", 1)
-        parent = OmegaConf.select(cfg, parent_key)
-        if not isinstance(parent, DictConfig) or leaf not in parent:
-            continue
-        value = OmegaConf.select(cfg, rule.key, default=None, throw_on_missing=False)
-        if not rule.check(value):
-            raise ConfigError(f"{rule.key}={value!r} is invalid; accepted: {rule.accepted}")
+    """Range checks that types alone cannot express, cross-key checks, then a dry build of what the run builds
+    first (optimizers, schedulers, callbacks): every mistake surfaces here, before Hydra writes anything."""
+    check_rules(cfg, RULES)
     _check_model_fits_loss(cfg)
     _check_simultaneous_steps(cfg)
     _check_sync_batchnorm(cfg)
+    _check_accelerator(cfg)
+    _check_pack_divides_batch(cfg)
     if cfg.get("model") is not None and "unroll_steps" in cfg.model:
         _check_optimizer_for_unrolling(cfg)
+    _dry_build(cfg)
     check_resume(cfg)
+
+
+def _check_accelerator(cfg: DictConfig) -> None:
+    accelerator = OmegaConf.select(cfg, "trainer.accelerator", default=None)
+    if accelerator in ("gpu", "cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                f"trainer.accelerator={accelerator}: no CUDA GPU is visible on this machine "
+                "(torch.cuda.is_available() is False); accepted: trainer=cpu or trainer=ddp_cpu here"
+            )
+
+
+def _check_pack_divides_batch(cfg: DictConfig) -> None:
+    """PacGAN packs m samples per D input: a batch that m does not divide would drop samples every step."""
+    pack = OmegaConf.select(cfg, "model.discriminator.pack", default=1) or 1
+    batch = OmegaConf.select(cfg, "data.batch_size", default=None)
+    if _is_int(pack) and _is_int(batch) and pack > 1 and batch % pack:
+        raise ConfigError(
+            f"model.discriminator.pack={pack} does not divide data.batch_size={batch} ({batch % pack} samples "
+            f"of every batch would be dropped); accepted: a batch size that is a multiple of {pack}"
+        )
+
+
+def _dry_build(cfg: DictConfig) -> None:
+    """Instantiate the optimizers (on a dummy parameter), their schedulers and the callbacks: their own checks
+    (torch's "Invalid learning rate", a callback's setting) become one-line errors naming the key."""
+    import torch
+    from hydra.utils import instantiate
+
+    dummy = [torch.nn.Parameter(torch.zeros(1))]
+    optim = cfg.get("optim") or {}
+    owner = None
+    for key in sorted(optim, key=lambda k: "scheduler" in str(k)):  # optimizers first, then schedulers
+        node = optim[key]
+        if node is None:
+            continue
+        with _as_config_error(f"optim.{key}"):
+            factory = instantiate(node)
+            if not callable(factory):
+                continue
+            if "scheduler" not in str(key):
+                owner = factory(dummy)
+            elif isinstance(owner, torch.optim.Optimizer):
+                factory(owner)
+    for key, node in (cfg.get("callbacks") or {}).items():
+        if isinstance(node, DictConfig) and "_target_" in node:
+            with _as_config_error(f"callbacks.{key}"):
+                instantiate(node, **_placeholder_paths(node))
+
+
+def _placeholder_paths(node: DictConfig) -> dict:
+    """Arguments that need Hydra's run time (``${paths.run_dir}``): a placeholder (constructors don't write)."""
+    out = {}
+    for name in node:
+        try:
+            OmegaConf.select(node, str(name), throw_on_resolution_failure=True)
+        except Exception:
+            out[str(name)] = "."
+    return out
+
+
+class _as_config_error:
+    """ValueError / TypeError of a constructor → ConfigError naming the config key."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is None:
+            return False
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        if isinstance(cause, ConfigError):
+            raise cause from None
+        if isinstance(cause, ValueError | TypeError):
+            message = _one_line(cause)[:300]
+            accepted = "" if "accepted" in message else f"; accepted: the values {self.key}'s constructor takes"
+            raise ConfigError(f"{self.key}: {message}{accepted}") from None
+        return False  # anything else (a missing file …) is the real run's to report
 
 
 def check_resume(cfg: DictConfig) -> None:

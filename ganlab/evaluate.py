@@ -7,14 +7,14 @@ discriminator feature probe (``probe``); 2-D mixtures: mode coverage; classifier
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.config import CONF_DIR, ConfigError, _one_line
+from ganlab.config import ConfigError, Rule, _one_line
+from ganlab.entry import SEED, SPLIT, compose_entry, int_at_least, one_of, run_entry, subset_of
 
 EVAL_CONFIG = "eval"
 EVAL_METRICS = ("fid", "kid", "is", "modes", "probe")
@@ -36,26 +36,32 @@ EVAL_KEYS = (
 )
 
 
-def compose_entry(config_name: str, argv: list[str]) -> DictConfig:
-    """The config of a checkpoint-reading entry (``eval``, ``latent``) with ``argv`` applied; one-line errors."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-            cfg = compose(config_name, overrides=argv)
-    except Exception as exc:
-        raise ConfigError(_one_line(exc)) from None
-    finally:
-        GlobalHydra.instance().clear()
-    if OmegaConf.is_missing(cfg, "ckpt"):
-        raise ConfigError("ckpt is missing; accepted: ckpt=<path of a .ckpt file written by ganlab-train>")
-    return cfg
+EVAL_RULES = (
+    Rule("metrics", subset_of(*EVAL_METRICS), f"a non-empty list of {', '.join(EVAL_METRICS)}"),
+    Rule("extractor", one_of("classifier", "inception"), "classifier, inception"),
+    Rule("n_samples", int_at_least(2), "an integer >= 2"),
+    Rule("n_real", lambda v: v is None or int_at_least(2)(v), "null or an integer >= 2"),
+    Rule("batch_size", int_at_least(1), "an integer >= 1"),
+    SEED,
+    SPLIT,
+    Rule("kid_subsets", int_at_least(1), "an integer >= 1"),
+    Rule("kid_subset_size", int_at_least(2), "an integer >= 2"),
+    Rule("probe_train", int_at_least(2), "an integer >= 2"),
+    Rule("probe_test", int_at_least(1), "an integer >= 1"),
+    Rule("grid", int_at_least(0), "an integer >= 0 (0: no grid)"),
+    Rule("antialias", lambda v: isinstance(v, bool), "true, false"),
+)
 
 
 def compose_eval(argv: list[str]) -> DictConfig:
-    return compose_entry(EVAL_CONFIG, argv)
+    cfg = compose_entry(EVAL_CONFIG, argv, EVAL_RULES)
+    n_real = cfg.n_real if cfg.n_real is not None else cfg.n_samples
+    if "kid" in cfg.metrics and cfg.kid_subset_size > min(cfg.n_samples, n_real):
+        raise ConfigError(
+            f"kid_subset_size={cfg.kid_subset_size} exceeds the samples (n_samples={cfg.n_samples}, "
+            f"n_real={n_real}); accepted: kid_subset_size <= both"
+        )
+    return cfg
 
 
 def load_checkpoint(path: str) -> tuple[dict, DictConfig]:
@@ -200,11 +206,7 @@ def run(argv: list[str]) -> Path:
 
 
 def main() -> None:
-    try:
-        run(sys.argv[1:])
-    except ConfigError as exc:
-        print(f"ganlab-eval: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_entry("ganlab-eval", run, __doc__, EVAL_CONFIG)
 
 
 if __name__ == "__main__":

@@ -61,3 +61,69 @@ def is_busy(run_dir) -> str | None:
             return handle.read().strip() or "another process"
         fcntl.flock(handle, fcntl.LOCK_UN)
     return None
+
+
+#: Warnings a ganlab user cannot act on (they come from inside the libraries, about the libraries).
+UNACTIONABLE_WARNINGS = (
+    r"'set_vital' is deprecated",  # torchdata's StatefulDataLoader
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",  # Lightning's pytree helper
+    r"The dirpath has changed from",  # ModelCheckpoint on a resume into a new run directory (by design)
+    r"Checkpoint directory .* exists and is not empty",  # a resumed run's own checkpoints
+    r"The number of training batches \(\d+\) is smaller than the logging interval",  # tiny test runs
+)
+
+
+#: Lightning's info lines that only advertise or state its defaults.
+UNACTIONABLE_LOG_LINES = ("💡 Tip", "`weights_only` was not set")
+
+
+class _DropTip:
+    def filter(self, record) -> bool:
+        return not str(record.getMessage()).startswith(UNACTIONABLE_LOG_LINES)
+
+
+def silence_unactionable_warnings() -> None:
+    """Filter the library warnings listed in ``UNACTIONABLE_WARNINGS`` and Lightning's advertising tip; a
+    warning about the user's own settings still shows."""
+    import logging
+    import warnings
+
+    for pattern in UNACTIONABLE_WARNINGS:
+        warnings.filterwarnings("ignore", message=pattern)
+    for name in ("pytorch_lightning.utilities.rank_zero", "pytorch_lightning.trainer.connectors.checkpoint_connector"):
+        logging.getLogger(name).addFilter(_DropTip())
+
+
+#: The running job's log file (``<run_dir>/train.log``), set by ``ganlab-train`` for the job's duration.
+_RUN_LOG: list = [None]
+
+
+def set_run_log(path) -> None:
+    """Where ``say`` copies its lines (None: nowhere); also sends Lightning's own log lines there."""
+    import logging
+
+    _RUN_LOG[0] = path
+    lightning = logging.getLogger("pytorch_lightning")
+    for handler in [h for h in lightning.handlers if getattr(h, "_ganlab_run_log", False)]:
+        lightning.removeHandler(handler)
+        handler.close()
+    if path is not None:
+        handler = logging.FileHandler(path)
+        handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+        handler.addFilter(_DropTip())
+        handler._ganlab_run_log = True
+        lightning.addHandler(handler)
+
+
+def say(text: str, error: bool = False) -> None:
+    """A line for the user: on stdout (stderr with ``error``) and in the run's ``train.log``."""
+    import sys
+    import time
+
+    print(text, file=sys.stderr if error else sys.stdout, flush=True)
+    if _RUN_LOG[0] is not None:
+        try:
+            with open(_RUN_LOG[0], "a") as log:
+                log.write(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {text}\n")
+        except OSError:
+            pass

@@ -14,6 +14,7 @@ from omegaconf import DictConfig
 from ganlab.compose import build, build_module, cluster_plugins, experiment_dir  # noqa: F401  (public here too)
 from ganlab.config import CONF_DIR, PRIMARY, ConfigError, preflight
 from ganlab.errors import Diverged
+from ganlab.runtime import say, set_run_log
 
 
 def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
@@ -29,7 +30,7 @@ def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
         changed = check_config_change(state.get("config"), cfg, f"the checkpoint {path}")
         record_resume(run_dir, path, iteration, changed)
         listed = f"; changed: {', '.join(k for k in changed if not k.startswith('paths.'))}" if changed else ""
-        print(f"[ganlab] resuming from {path} (iteration {iteration}){listed}", flush=True)
+        say(f"[ganlab] resuming from {path} (iteration {iteration}){listed}")
     return path
 
 
@@ -41,6 +42,7 @@ def run(cfg: DictConfig) -> dict:
         hold_run_dir(run_dir)  # already held since the preflight for a single run
     except RunDirBusy as exc:
         raise ConfigError(f"hydra.run.dir={exc}; accepted: another run directory") from None
+    set_run_log(run_dir / "train.log")
     ckpt_path = resume_checkpoint(cfg, run_dir)
     datamodule, module, trainer = build(cfg, ckpt_path)
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
@@ -51,7 +53,7 @@ def run(cfg: DictConfig) -> dict:
 
         summary = json.loads(summary_path.read_text())
     if trainer.is_global_zero:
-        print(format_summary(cfg, summary, run_dir))
+        say(format_summary(cfg, summary, run_dir))
     return summary
 
 
@@ -110,7 +112,7 @@ def record_failure(cfg: DictConfig, exc: Exception) -> None:
     (run_dir / "failed.json").write_text(json.dumps(details, indent=2) + "\n")
     if not isinstance(exc, (*user_errors(), Diverged)):
         traceback.print_exc()
-    print(f"ganlab-train: job {run_dir.name} failed: {message}", file=sys.stderr, flush=True)
+    say(f"ganlab-train: job {run_dir.name} failed: {message}", error=True)
     FAILED_JOBS.append((str(run_dir), message))
 
 
@@ -124,14 +126,15 @@ def _hydra_main(cfg: DictConfig) -> None:
         if in_multirun():
             record_failure(cfg, exc)
         elif isinstance(exc, user_errors()):
-            print(f"ganlab-train: error: {exc}", file=sys.stderr)
+            say(f"ganlab-train: error: {exc}", error=True)
             sys.exit(2)
         elif isinstance(exc, Diverged):
-            print(f"ganlab-train: error: {exc}", file=sys.stderr)
+            say(f"ganlab-train: error: {exc}", error=True)
             sys.exit(3)
         else:
             raise
     finally:
+        set_run_log(None)
         if cfg.get("logger") and "wandb" in str(cfg.logger.get("_target_", "")).lower():
             import wandb
 
@@ -139,6 +142,9 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
+    from ganlab.runtime import silence_unactionable_warnings
+
+    silence_unactionable_warnings()
     try:
         argv = preflight(sys.argv[1:])
     except ConfigError as exc:

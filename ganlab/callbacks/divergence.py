@@ -17,13 +17,13 @@ A critic whose outputs grow beyond ``output_warning`` (WGAN without a working co
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 
 from ganlab.errors import Diverged
+from ganlab.runtime import say
 
 POLICIES = ("stop", "skip", "warn")
 OUTPUT_KEYS = ("train/d_real", "train/d_fake")
@@ -133,11 +133,7 @@ class DivergenceGuard(pl.Callback):
         if key is not None:
             self._warned.add(key)
         if trainer.is_global_zero:
-            print(
-                f"[ganlab] warning: iteration {iteration}: {text}",
-                file=sys.stderr,
-                flush=True,
-            )
+            say(f"[ganlab] warning: iteration {iteration}: {text}", error=True)
 
     def state_dict(self) -> dict:
         return {"skipped": self.skipped}

@@ -33,7 +33,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Checkpoint
 
-from ganlab.runtime import slurm_job_id
+from ganlab.runtime import say, slurm_job_id
 
 log = logging.getLogger(__name__)
 
@@ -173,10 +173,9 @@ class RunCheckpoint(Checkpoint):
         received = signal.Signals(self.received or signal.SIGTERM)
         iteration = getattr(self._module, "iteration", "?")
         resumes = f"ckpt_path={self.path}" if self.path.is_file() else "a fresh start (no checkpoint written yet)"
-        print(
+        say(
             f"[ganlab] {received.name}: iteration {iteration} still running after {self.grace_seconds:g} s, "
-            f"abandoned; resume with {resumes} (iteration {self.saved_iteration})",
-            flush=True,
+            f"abandoned; resume with {resumes} (iteration {self.saved_iteration})"
         )
         raise Preempted(128 + int(received))
 
@@ -192,10 +191,9 @@ class RunCheckpoint(Checkpoint):
                 self.dirpath.parent / "metrics.json",
                 {"preempted": {"signal": name, "iteration": iteration, "checkpoint": str(self.path), "requeue": owner}},
             )
-            print(
+            say(
                 f"[ganlab] {name} at iteration {iteration}: wrote {self.path}; "
-                + (f"requeue by {owner}" if owner else f"resume with ckpt_path={self.path}"),
-                flush=True,
+                + (f"requeue by {owner}" if owner else f"resume with ckpt_path={self.path}")
             )
         if owner == "submitit":
             self._previous_handlers[signum](signum, None)  # requeues and exits

@@ -42,6 +42,9 @@ def default_root() -> Path:
 class ImageDataModule(pl.LightningDataModule):
     """Base class: subclasses say how to build the torch Dataset (``load``) and what files it needs."""
 
+    #: True when the dataset has one split (``train`` and ``test`` are the same images)
+    one_split = False
+
     name = "images"
     channels = 1
     native_size = 28
@@ -215,6 +218,7 @@ class DigitsDataModule(ImageDataModule):
 
     name = "digits"
     classifier_domain = None  # 8 × 8 scans upsampled: not MNIST's domain
+    one_split = True  # "train" and "test" are the same 1 797 images
 
     def load(self, download):
         from sklearn.datasets import load_digits

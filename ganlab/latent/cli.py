@@ -7,6 +7,7 @@ Rebuilds the generator from the checkpoint's own config, runs one task of ``ganl
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import sys
 import time
@@ -17,7 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
-from ganlab.config import ConfigError
+from ganlab.config import ConfigError, Rule
+from ganlab.entry import SEED, SPLIT, compose_entry, int_at_least, number_in, one_of, run_entry, subset_of
 from ganlab.latent import (
     ALPHAS,
     apply_mask,
@@ -29,8 +31,42 @@ from ganlab.latent import (
     masked_mse,
     truncate,
 )
+from ganlab.latent.masks import MASKS
 
+LATENT_CONFIG = "latent"
 TASKS = ("invert", "inpaint", "interpolate", "arithmetic", "truncate")
+ENDPOINTS = ("auto", "encoder", "inversion")
+MAX_ITERATIONS = 100_000
+
+
+def _numbers(v) -> bool:
+    return isinstance(v, list) and len(v) > 0 and all(number_in(-math.inf, math.inf)(a) for a in v)
+
+
+LATENT_RULES = (
+    Rule("task", one_of(*TASKS), ", ".join(TASKS)),
+    SEED,
+    SPLIT,
+    Rule("n_images", int_at_least(1), "an integer >= 1"),
+    Rule("restarts", int_at_least(1), "an integer >= 1"),
+    Rule("iterations", lambda v: int_at_least(1)(v) and v <= MAX_ITERATIONS, f"an integer in [1, {MAX_ITERATIONS}]"),
+    Rule("optimizer", one_of("adam", "sgd"), "adam, sgd"),
+    Rule("lr", number_in(0, math.inf, low_open=True, high_open=True), "a number > 0"),
+    Rule("momentum", number_in(0, 1, high_open=True), "a number in [0, 1)"),
+    Rule("prior_weight", number_in(0, math.inf, high_open=True), "a number >= 0"),
+    Rule("masks", subset_of(*MASKS), f"a non-empty list of {', '.join(MASKS)}"),
+    Rule("pepper_fraction", number_in(0, 1, low_open=True, high_open=True), "a number in (0, 1)"),
+    Rule("square_size", int_at_least(1), "an integer >= 1"),
+    Rule("source", one_of("random", "images"), "random, images"),
+    Rule("endpoints", one_of(*ENDPOINTS), ", ".join(ENDPOINTS)),
+    Rule("pairs", int_at_least(1), "an integer >= 1"),
+    Rule("mode", one_of("linear", "spherical"), "linear, spherical"),
+    Rule("alphas", _numbers, "a non-empty list of numbers"),
+    Rule("groups", lambda v: isinstance(v, list) and len(v) == 3 and all(int_at_least(0)(g) for g in v), "[a, b, c]"),
+    Rule("group_size", int_at_least(1), "an integer >= 1"),
+    Rule("thresholds", lambda v: _numbers(v) and all(t > 0 for t in v), "a non-empty list of numbers > 0 (.inf: none)"),
+    Rule("n_samples", int_at_least(2), "an integer >= 2"),
+)
 
 
 # --------------------------------------------------------------------------- shared pieces
@@ -39,8 +75,13 @@ def load_generator(cfg: DictConfig):
     from ganlab.evaluate import restore_checkpoint
 
     datamodule, module = restore_checkpoint(cfg.ckpt, cfg.data_root)
-    if not hasattr(module, "generator") or not hasattr(datamodule, "sample_shape"):
-        raise ConfigError(f"ckpt={cfg.ckpt} is not an image generator's checkpoint; accepted: an image GAN's")
+    shape = tuple(getattr(datamodule, "sample_shape", ()))
+    if not hasattr(module, "generator") or len(shape) != 3 or not hasattr(datamodule, "eval_batch"):
+        data = getattr(datamodule, "name", type(datamodule).__name__)
+        raise ConfigError(
+            f"ckpt={cfg.ckpt} is not an image generator's checkpoint (data={data}, samples of shape {list(shape)}); "
+            "accepted: an image GAN's or autoencoder's checkpoint"
+        )
     if getattr(module.generator, "num_classes", None):
         raise ConfigError(f"ckpt={cfg.ckpt} holds a conditional generator; accepted: an unconditional image GAN's")
     module.generator.eval().requires_grad_(False)
@@ -61,9 +102,6 @@ def run_inversion(module, targets: Tensor, cfg: DictConfig, mask: Tensor | None 
         mask=mask,
         seed=cfg.seed,
     )
-
-
-ENDPOINTS = ("auto", "encoder", "inversion")
 
 
 def check_endpoints(module, cfg: DictConfig) -> None:
@@ -242,15 +280,16 @@ def output_dir(ckpt: str, task: str) -> Path:
 
 
 def run(argv: list[str]) -> Path:
-    from ganlab.evaluate import compose_entry
-
-    cfg = compose_entry("latent", argv)
-    if cfg.task not in TASKS:
-        raise ConfigError(f"task={cfg.task} is not known; accepted: {', '.join(TASKS)}")
+    cfg = compose_entry(LATENT_CONFIG, argv, LATENT_RULES)
     for key in ("classifier_dir", "cache_dir", "data_root"):
         cfg[key] = OmegaConf.select(cfg, key)  # resolve now: paths.run_dir needs Hydra's runtime, unused here
     datamodule, module = load_generator(cfg)
     check_endpoints(module, cfg)
+    if cfg.task == "inpaint" and cfg.mask_file:
+        try:  # before anything is written
+            load_mask(cfg.mask_file, (1, *datamodule.sample_shape))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     out = output_dir(cfg.ckpt, cfg.task)
     out.mkdir(parents=True)
     try:
@@ -258,6 +297,9 @@ def run(argv: list[str]) -> Path:
     except (ConfigError, ValueError) as exc:  # the library's checks (optimizer, mask settings …): one line
         shutil.rmtree(out)  # a bad setting leaves nothing behind
         raise ConfigError(str(exc)) from None
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # a crash or Ctrl-C leaves no half-written result folder
+        raise
     settings = OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "paths"]), resolve=True)
     payload = {"task": cfg.task, "checkpoint": str(Path(cfg.ckpt).resolve()), **result, "settings": settings}
     (out / "result.json").write_text(json.dumps(payload, indent=2, default=float) + "\n")
@@ -266,8 +308,4 @@ def run(argv: list[str]) -> Path:
 
 
 def main() -> None:
-    try:
-        run(sys.argv[1:])
-    except ConfigError as exc:
-        print(f"ganlab-latent: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_entry("ganlab-latent", run, __doc__, LATENT_CONFIG)

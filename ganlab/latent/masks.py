@@ -71,23 +71,38 @@ def apply_mask(images: Tensor, mask: Tensor, fill: float = -1.0) -> Tensor:
 
 
 def load_mask(path: str, shape: tuple[int, ...]) -> Tensor:
-    """A user mask: .png (white = observed) or .pt / .npy of 0/1 values, H×W or 1×H×W."""
+    """A user mask: .png (white = observed) or .pt / .npy of 0/1 values, H×W or 1×H×W; ValueError (one line)
+    for a missing or unreadable file, another size, or a mask that observes no pixel."""
+    accepted = "a .png (white = observed), .pt or .npy mask of the images' size"
     file = Path(path).expanduser()
     if not file.is_file():
-        raise ValueError(f"mask_file={path} does not exist; accepted: a .png, .pt or .npy mask of the images' size")
-    if file.suffix in (".png", ".npy"):
+        raise ValueError(f"mask_file={path} does not exist; accepted: {accepted}")
+    try:
+        mask = _read_mask(file)
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise ValueError(f"mask_file={path} is not a readable mask ({reason}); accepted: {accepted}") from None
+    size = tuple(int(v) for v in shape[-2:])
+    if tuple(mask.shape[-2:]) != size or mask.numel() != size[0] * size[1]:
+        raise ValueError(f"mask_file={path} is {tuple(mask.shape)}; accepted: a mask of the images' {size}")
+    mask = (mask.reshape(1, 1, *shape[-2:]) > 0.5).float()
+    if not mask.any():
+        raise ValueError(f"mask_file={path} observes no pixel (all black / zero); accepted: {accepted}, not all zero")
+    return mask
+
+
+def _read_mask(file: Path) -> Tensor:
+    if file.suffix == ".png":
+        import numpy as np
+        from PIL import Image
+
+        with Image.open(file) as image:
+            return torch.from_numpy(np.asarray(image.convert("L"), dtype=np.float32) / 255.0)
+    if file.suffix == ".npy":
         import numpy as np
 
-        if file.suffix == ".png":
-            from PIL import Image
-
-            with Image.open(file) as image:
-                mask = torch.from_numpy(np.asarray(image.convert("L"), dtype=np.float32) / 255.0)
-        else:
-            mask = torch.from_numpy(np.load(file)).float()
-    else:
-        mask = torch.load(file, map_location="cpu", weights_only=True).float()
-    size = tuple(int(v) for v in shape[-2:])
-    if tuple(mask.shape[-2:]) != size:
-        raise ValueError(f"mask_file={path} is {tuple(mask.shape)}; accepted: a mask of the images' {size}")
-    return (mask.reshape(1, 1, *shape[-2:]) > 0.5).float()
+        return torch.from_numpy(np.load(file, allow_pickle=False)).float()
+    mask = torch.load(file, map_location="cpu", weights_only=True)
+    if not torch.is_tensor(mask):
+        raise ValueError(f"holds a {type(mask).__name__}, not a tensor")
+    return mask.float()

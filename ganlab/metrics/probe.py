@@ -37,6 +37,23 @@ def extract(features, loader, device) -> tuple[Tensor, Tensor]:
     return torch.cat(xs), torch.cat(ys)
 
 
+def probe_loaders(datamodule, n_train: int, n_test: int, batch_size: int, seed: int):
+    """(train loader, test loader, how they were split): the train and test splits; a dataset with one split
+    (``one_split``: digits) is cut into disjoint seeded parts, so the probe is never tested on its training images."""
+    if not getattr(datamodule, "one_split", False):
+        train = datamodule.eval_dataloader("train", batch_size, n_train, seed)
+        return train, datamodule.eval_dataloader("test", batch_size, n_test, seed), "train / test splits"
+    from torch.utils.data import DataLoader, Subset
+
+    dataset = datamodule.split_dataset("train")
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed)).tolist()
+    n_train = min(n_train, len(dataset) // 2)
+    n_test = min(n_test, len(dataset) - n_train)
+    train, test = Subset(dataset, order[:n_train]), Subset(dataset, order[n_train : n_train + n_test])
+    how = f"disjoint random parts of the one split ({n_train} / {n_test} of {len(dataset)} images, seed {seed})"
+    return DataLoader(train, batch_size=batch_size), DataLoader(test, batch_size=batch_size), how
+
+
 def discriminator_probe(
     discriminator: nn.Module,
     datamodule,
@@ -55,9 +72,10 @@ def discriminator_probe(
         raise ConfigError(f"metrics=probe needs class labels; data={getattr(datamodule, 'name', '?')} has none")
     features = feature_function(discriminator)
     device = next(discriminator.parameters()).device
+    train_loader, test_loader, split = probe_loaders(datamodule, n_train, n_test, batch_size, seed)
     with eval_mode(discriminator):
-        x_train, y_train = extract(features, datamodule.eval_dataloader("train", batch_size, n_train, seed), device)
-        x_test, y_test = extract(features, datamodule.eval_dataloader("test", batch_size, n_test, seed), device)
+        x_train, y_train = extract(features, train_loader, device)
+        x_test, y_test = extract(features, test_loader, device)
     scaler = StandardScaler().fit(x_train.numpy())
     clf = LogisticRegression(max_iter=max_iter)
     clf.fit(scaler.transform(x_train.numpy()), y_train.numpy())
@@ -66,6 +84,7 @@ def discriminator_probe(
         "probe_accuracy": accuracy,
         "probe": {
             "n_train": len(y_train),
+            "split": split,
             "n_test": len(y_test),
             "feature_dim": int(x_train.shape[1]),
             "classifier": f"logistic regression (max_iter={max_iter}) on standardised D features",

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganlab.nets.base import eval_mode
+from ganlab.runtime import say
 
 CLASSIFIER_FORMAT = "ganlab-classifier/1"
 SCALE_IMAGES = 5000
@@ -149,4 +150,4 @@ class ExportClassifier(pl.Callback):
         if self.min_accuracy is not None and (accuracy is None or accuracy < self.min_accuracy):
             verdict = f" — BELOW the {self.min_accuracy:.2%} target"
         acc_text = "n/a" if accuracy is None else f"{accuracy:.2%}"
-        print(f"[ganlab] classifier ({info['dataset']}, {info['split']} accuracy {acc_text}{verdict}) → {self.path}")
+        say(f"[ganlab] classifier ({info['dataset']}, {info['split']} accuracy {acc_text}{verdict}) → {self.path}")
