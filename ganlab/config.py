@@ -91,7 +91,11 @@ RULES: Sequence[Rule] = (
     Rule("model.lr_plateau_window", lambda v: v is None or (_is_int(v) and v >= 1), "null or an integer >= 1"),
     Rule("model.lr_plateau_patience", _int_in(0), "an integer >= 0"),
     Rule("model.lr_plateau_factor", lambda v: _number(v) and 0.0 < v < 1.0, "a number in (0, 1)"),
-    Rule("model.*.hidden", lambda v: isinstance(v, Sequence) and all(_int_in(1)(h) for h in v), "integers >= 1"),
+    Rule(
+        "model.*.hidden",
+        lambda v: _int_in(1)(v) or (isinstance(v, Sequence) and len(v) > 0 and all(_int_in(1)(h) for h in v)),
+        "integers >= 1 (one width, or one per layer)",
+    ),
     Rule("model.*.pack", _int_in(1), "an integer >= 1"),
     Rule("loss.gamma", lambda v: _number(v) and 0.0 < v <= 1.0, "a number in (0, 1]"),
     Rule("loss.lambda_k", lambda v: _number(v) and v >= 0.0, "a number >= 0"),
