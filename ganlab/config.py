@@ -502,10 +502,11 @@ def claim_run_dir(cfg: DictConfig, run_dir) -> None:
     from pathlib import Path
 
     from ganlab.resume_rules import check_config_change
-    from ganlab.runtime import RunDirBusy, hold_run_dir, is_busy
+    from ganlab.runtime import RunDirBusy, hold_run_dir, is_busy, secondary_rank
 
     run_dir = Path(str(run_dir))
-    if not run_dir.is_dir():  # a new folder (``train.run`` locks it once Hydra made it): nothing to protect here
+    # a DDP rank > 0 (rank 0 holds the folder), or a new folder (``train.run`` locks it once Hydra made it)
+    if secondary_rank() or not run_dir.is_dir():
         return
     busy = is_busy(run_dir)
     if busy:

@@ -198,7 +198,7 @@ def run(argv: list[str]) -> Path:
         result["grid"] = str(grid_path)
     plain = {k: cfg[k] for k in EVAL_KEYS}
     result["settings"] = {k: OmegaConf.to_container(v) if OmegaConf.is_config(v) else v for k, v in plain.items()}
-    from ganlab.callbacks.run_summary import write_metrics_json
+    from ganlab.callbacks.metrics_json import write_metrics_json
 
     write_metrics_json(json_path, result)
     print(f"[ganlab-eval] {result.get('experiment')}: {summary_line(result)} | {json_path}")

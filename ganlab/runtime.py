@@ -11,6 +11,12 @@ def slurm_job_id() -> str | None:
     return f"{array_job}_{task}" if array_job and task else os.environ.get("SLURM_JOB_ID")
 
 
+def secondary_rank() -> bool:
+    """Whether this process is a DDP rank other than 0 (Lightning starts those with the same command line, into
+    the same run folder, which rank 0 already holds): such a process claims no folder."""
+    return any(os.environ.get(key, "0") not in ("", "0") for key in ("RANK", "LOCAL_RANK", "NODE_RANK"))
+
+
 #: Run directories this process holds the lock of (path → open file): one lock per directory and process.
 _HELD: dict[str, object] = {}
 LOCK_NAME = ".ganlab.lock"
@@ -28,7 +34,7 @@ def hold_run_dir(run_dir) -> None:
     from pathlib import Path
 
     path = Path(run_dir).resolve()
-    if str(path) in _HELD:
+    if str(path) in _HELD or secondary_rank():
         return
     path.mkdir(parents=True, exist_ok=True)
     handle = open(path / LOCK_NAME, "a+")  # noqa: SIM115 (kept open: the lock lives as long as the process)

@@ -5,10 +5,11 @@ from ganlab.callbacks.diagnostics import TrainingDiagnostics, plot_curves
 from ganlab.callbacks.divergence import DivergenceGuard
 from ganlab.callbacks.image_metrics import ImageMetricsCallback
 from ganlab.callbacks.latent_cdf import LatentCDFCallback
+from ganlab.callbacks.metrics_json import write_metrics_json
 from ganlab.callbacks.mode_coverage import ModeCoverageCallback
 from ganlab.callbacks.reconstruction_grid import ReconstructionGridCallback
 from ganlab.callbacks.run_checkpoint import RunCheckpoint
-from ganlab.callbacks.run_summary import RunSummary, write_metrics_json
+from ganlab.callbacks.run_summary import RunSummary
 from ganlab.callbacks.sample_grid import SampleGridCallback
 from ganlab.callbacks.wandb_run import WandbRunCallback
 

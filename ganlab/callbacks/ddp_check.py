@@ -31,7 +31,7 @@ import torch.distributed as dist
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
-from ganlab.callbacks.run_summary import write_metrics_json
+from ganlab.callbacks.metrics_json import write_metrics_json
 
 log = logging.getLogger(__name__)
 

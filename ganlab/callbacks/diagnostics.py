@@ -13,7 +13,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_warn
 
-from ganlab.callbacks.run_summary import write_metrics_json
+from ganlab.callbacks.metrics_json import write_metrics_json
 
 PANELS = (
     ("losses", ("train/d_loss", "train/g_loss")),

@@ -111,7 +111,7 @@ class DivergenceGuard(pl.Callback):
         kept = f"the last finite checkpoint is {checkpoint} (iteration {saved})" if checkpoint else "no checkpoint yet"
         message = f"diverged at iteration {iteration}: {quantity}; {kept}"
         if trainer.is_global_zero and self.run_dir is not None:
-            from ganlab.callbacks.run_summary import write_metrics_json
+            from ganlab.callbacks.metrics_json import write_metrics_json
 
             record = {"iteration": iteration, "quantity": quantity, "checkpoint": checkpoint, "at": saved}
             write_metrics_json(self.run_dir / "metrics.json", {"diverged": record})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 
-from ganlab.callbacks.run_summary import write_metrics_json
+from ganlab.callbacks.metrics_json import write_metrics_json
 from ganlab.metrics.evaluator import ImageEvaluator
 
 

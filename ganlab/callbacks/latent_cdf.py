@@ -20,7 +20,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
-from ganlab.callbacks.run_summary import write_metrics_json
+from ganlab.callbacks.metrics_json import write_metrics_json
 from ganlab.moments import ks_normal, standardized_moments
 from ganlab.nets.base import eval_mode
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
-from ganlab.callbacks.run_summary import write_metrics_json
+from ganlab.callbacks.metrics_json import write_metrics_json
 from ganlab.metrics.modes import ModeCoverage, mode_coverage
 
 

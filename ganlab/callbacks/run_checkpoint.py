@@ -185,7 +185,7 @@ class RunCheckpoint(Checkpoint):
         name = signal.Signals(signum).name
         owner = requeue_owner(signum, self._previous_handlers.get(signum))
         if trainer.is_global_zero:
-            from ganlab.callbacks.run_summary import write_metrics_json
+            from ganlab.callbacks.metrics_json import write_metrics_json
 
             write_metrics_json(
                 self.dirpath.parent / "metrics.json",

@@ -116,7 +116,7 @@ def test_eval_bad_inputs_are_one_line(tmp_path, dcgan_run, mnist_classifier):
     cases = {
         "ckpt=/nope.ckpt": "ckpt=/nope.ckpt does not exist",
         f"ckpt={corrupt}": f"ckpt={corrupt} is not a readable checkpoint",
-        f"ckpt={ckpt} metrics=[fud]": "metrics=fud is not a known metric; accepted: fid, kid, is, modes, probe",
+        f"ckpt={ckpt} metrics=[fud]": "metrics=['fud'] is invalid; accepted: a non-empty list of fid, kid, is",
         f"ckpt={ckpt} extractor=inception": "Inception weights missing: put weights-inception-2015-12-05-6726825d.pth",
         "metrics=[fid]": "ckpt is missing",
     }

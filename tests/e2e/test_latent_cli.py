@@ -90,9 +90,9 @@ def bad_inputs(ckpt: Path, tmp_path: Path) -> dict[str, tuple[list[str], str]]:
     return {
         "missing-ckpt": ([f"ckpt={tmp_path / 'nope.ckpt'}", "task=invert"], "does not exist"),
         "unknown-task": (["task=dream"], "accepted: invert, inpaint"),
-        "unknown-mask": (["task=inpaint", "masks=[blob]"], "accepted: pepper, crosswalk, square"),
+        "unknown-mask": (["task=inpaint", "masks=[blob]"], "accepted: a non-empty list of pepper, crosswalk, square"),
         "mask-size": (["task=inpaint", f"mask_file={tmp_path / 'wrong.pt'}"], "(28, 28)"),
-        "optimizer": (["task=invert", "optimizer=lbfgs"], "accepted: sgd, adam"),
+        "optimizer": (["task=invert", "optimizer=lbfgs"], "accepted: adam, sgd"),
         "encoder-of-a-gan": (["task=interpolate", "source=images", "endpoints=encoder"], "has no encoder"),
         "endpoints": (["task=interpolate", "source=images", "endpoints=guess"], "accepted: auto, encoder, inversion"),
         # refused even where the task would not use it (random endpoints), rather than silently ignored
