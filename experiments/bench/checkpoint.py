@@ -5,7 +5,9 @@ For each preset (default: ``mnist_dcgan`` and ``ring_unrolled``), built exactly 
 2. the time of writing ``last.ckpt`` (``trainer.save_checkpoint``: weights, optimizer states, loop and
    dataloader state, the noise and global RNG states, the run config), median of ``--saves`` writes, and its size;
 3. the per-iteration cost of the run-checkpoint callback's check (``RunCheckpoint.on_train_batch_end``
-   without a signal), median over 10 000 calls.
+   without a signal), median over 10 000 calls;
+4. the per-iteration cost of the divergence guard (``DivergenceGuard``: every optimizer's gradient check plus the
+   end-of-iteration weight check), mean over 2 000 iterations' worth of calls.
 Prints the overheads (save / epoch time, check / iteration time) and writes experiments/bench/out/checkpoint.json.
 
     python -m experiments.bench.checkpoint [--presets mnist_dcgan,ring_unrolled] [--iterations 30] [--saves 10]
@@ -27,7 +29,7 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 
-from ganlab.callbacks import RunCheckpoint
+from ganlab.callbacks import DivergenceGuard, RunCheckpoint
 from ganlab.config import CONF_DIR
 from ganlab.train import build
 
@@ -88,6 +90,17 @@ def measure(preset: str, data_root: Path, run_dir: Path, iterations: int, saves:
         check.on_train_batch_end(trainer, module, None, None, 0)
     check_s = (time.perf_counter() - start) / 10_000
 
+    guard = DivergenceGuard()
+    guard.on_train_start(trainer, module)
+    for p in module.parameters():
+        p.grad = torch.zeros_like(p)  # a gradient per weight, as after a step
+    start = time.perf_counter()
+    for _ in range(2_000):
+        for optimizer in trainer.optimizers:
+            guard.on_before_optimizer_step(trainer, module, optimizer)
+        guard.on_train_batch_end(trainer, module, None, None, 0)
+    guard_s = (time.perf_counter() - start) / 2_000
+
     epoch_s = iteration_s * per_epoch
     return {
         "preset": preset,
@@ -100,6 +113,8 @@ def measure(preset: str, data_root: Path, run_dir: Path, iterations: int, saves:
         "save_per_epoch_pct": 100 * save_s / epoch_s,
         "signal_check_s": check_s,
         "signal_check_per_iteration_pct": 100 * check_s / iteration_s,
+        "guard_s": guard_s,
+        "guard_per_iteration_pct": 100 * guard_s / iteration_s,
     }
 
 
@@ -122,7 +137,8 @@ def main() -> None:
                 f"{preset}: iteration {row['iteration_s'] * 1e3:.1f} ms × {row['iterations_per_epoch']} = epoch "
                 f"{row['epoch_s']:.1f} s | last.ckpt {row['checkpoint_mb']:.2f} MiB written in "
                 f"{row['save_s'] * 1e3:.1f} ms = {row['save_per_epoch_pct']:.3f} % of an epoch | signal check "
-                f"{row['signal_check_s'] * 1e6:.2f} µs = {row['signal_check_per_iteration_pct']:.4f} % of an iteration"
+                f"{row['signal_check_s'] * 1e6:.2f} µs = {row['signal_check_per_iteration_pct']:.4f} % of an iteration | "
+                f"divergence guard {row['guard_s'] * 1e6:.1f} µs = {row['guard_per_iteration_pct']:.2f} % of an iteration"
             )
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "checkpoint.json").write_text(json.dumps({"threads": torch.get_num_threads(), "results": results}, indent=2))

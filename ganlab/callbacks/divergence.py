@@ -74,10 +74,10 @@ class DivergenceGuard(pl.Callback):
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         iteration = self._iteration(trainer, pl_module)  # the one that just ended (1-based)
-        for name, child in pl_module.named_children():
-            weights = [p.detach() for p in child.parameters()]
-            if not all_finite(weights):
-                self._diverged(trainer, pl_module, f"non-finite weights in the {name}", iteration, always_stop=True)
+        if not all_finite([p.detach() for p in pl_module.parameters()]):  # one fused check; then which network
+            for name, child in pl_module.named_children():
+                if not all_finite([p.detach() for p in child.parameters()]):
+                    self._diverged(trainer, pl_module, f"non-finite weights in the {name}", iteration, always_stop=True)
         logged = getattr(pl_module, "last_logged", None)
         if not logged or logged[0] != iteration:
             return
