@@ -137,8 +137,9 @@ def main() -> None:
                 f"{preset}: iteration {row['iteration_s'] * 1e3:.1f} ms × {row['iterations_per_epoch']} = epoch "
                 f"{row['epoch_s']:.1f} s | last.ckpt {row['checkpoint_mb']:.2f} MiB written in "
                 f"{row['save_s'] * 1e3:.1f} ms = {row['save_per_epoch_pct']:.3f} % of an epoch | signal check "
-                f"{row['signal_check_s'] * 1e6:.2f} µs = {row['signal_check_per_iteration_pct']:.4f} % of an iteration | "
-                f"divergence guard {row['guard_s'] * 1e6:.1f} µs = {row['guard_per_iteration_pct']:.2f} % of an iteration"
+                f"{row['signal_check_s'] * 1e6:.2f} µs = {row['signal_check_per_iteration_pct']:.4f} % of an "
+                f"iteration | divergence guard {row['guard_s'] * 1e6:.1f} µs = "
+                f"{row['guard_per_iteration_pct']:.2f} % of an iteration"
             )
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "checkpoint.json").write_text(json.dumps({"threads": torch.get_num_threads(), "results": results}, indent=2))
