@@ -75,6 +75,8 @@ def _pair_in_unit(v) -> bool:
 
 
 STEPS = f"an integer in [1, {MAX_STEPS_PER_ITERATION}]"
+_POSITIVE = "null or a number > 0"
+_POSITIVE_INT = "null or an integer >= 1"
 RULES: Sequence[Rule] = (
     Rule("seed", _int_in(0, 2**32 - 1), "an integer in [0, 2**32 - 1]"),
     Rule("model.d_steps", _int_in(1, MAX_STEPS_PER_ITERATION), STEPS),
@@ -116,6 +118,11 @@ RULES: Sequence[Rule] = (
     Rule("trainer.num_nodes", _int_in(1), "an integer >= 1"),
     Rule("trainer.accelerator", lambda v: v in ("cpu", "gpu", "cuda", "auto"), "cpu, gpu, cuda, auto"),
     Rule("callbacks.*.n_samples", _int_in(2), "an integer >= 2"),
+    # the run's guards, checked here too so a mistake in them is answered before Lightning is imported
+    Rule("callbacks.divergence.policy", lambda v: v in ("stop", "skip", "warn"), "stop, skip, warn"),
+    Rule("callbacks.last_checkpoint.every_n_minutes", lambda v: v is None or (_number(v) and v > 0), _POSITIVE),
+    Rule("callbacks.last_checkpoint.every_n_iterations", lambda v: v is None or _int_in(1)(v), _POSITIVE_INT),
+    Rule("callbacks.last_checkpoint.grace_seconds", lambda v: _number(v) and v >= 0, "a number >= 0"),
 )
 
 
@@ -464,7 +471,7 @@ def preflight(argv: Sequence[str]) -> list[str]:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from ganlab.callbacks.ddp_check import check_ddp_multirun
+    from ganlab.ddp_rules import check_ddp_multirun
     from ganlab.fit_checks import check_networks_fit_data
 
     argv = translate_aliases(argv)

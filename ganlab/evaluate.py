@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.config import ConfigError, Rule, _one_line
@@ -138,6 +137,8 @@ def evaluate_checkpoint(cfg: DictConfig) -> tuple[dict, object, object]:
 
 
 def mixture_scores(module, datamodule, metrics: list[str], cfg: DictConfig) -> dict:
+    import torch
+
     from ganlab.metrics.modes import mode_coverage
 
     unsupported = [m for m in metrics if m != "modes"]

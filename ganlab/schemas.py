@@ -9,7 +9,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from ganlab.modules.gan import UnrollMode, Update
+from ganlab.options import UnrollMode, Update
 
 
 @dataclass

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1] / "ganlab"
 
 
@@ -75,3 +77,46 @@ def test_the_leaf_imports_only_the_standard_library():
     code = f"import sys, ganlab.errors; print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['ganlab', 'ganlab.errors']"
+
+
+def test_every_leaf_imports_only_the_standard_library():
+    for leaf in ("ganlab.errors", "ganlab.runtime", "ganlab.options"):
+        heavy = "{'torch', 'hydra', 'omegaconf', 'pytorch_lightning', 'ganlab'}"
+        code = f"import sys, {leaf}; print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy}))"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        assert out.strip() == str(["ganlab", leaf]), (leaf, out)
+
+
+#: What a fast answer must not load (torch itself is allowed: the target is "import torch + 1 s").
+HEAVY = ("pytorch_lightning", "lightning_fabric", "torchmetrics", "torchvision", "wandb")
+FAST_ANSWERS = [
+    ("ganlab.train", ["loss=bogus"], 2),
+    ("ganlab.train", ["optim.generator.lr=-1"], 2),
+    ("ganlab.train", ["seed=abc"], 2),
+    ("ganlab.train", ["callbacks.divergence.policy=maybe"], 2),
+    ("ganlab.train", ["--help"], 0),
+    ("ganlab.train", ["--cfg", "job"], 0),
+    ("ganlab.evaluate", ["--help"], 0),
+    ("ganlab.evaluate", ["ckpt=x.ckpt", "n_samples=0"], 2),
+    ("ganlab.latent.cli", ["--help"], 0),
+    ("ganlab.latent.cli", ["ckpt=x.ckpt", "n_images=0"], 2),
+]
+
+
+@pytest.mark.parametrize(("module", "argv", "code"), FAST_ANSWERS, ids=[" ".join(a) for _, a, _ in FAST_ANSWERS])
+def test_config_errors_help_and_cfg_load_no_heavy_library(tmp_path, module, argv, code):
+    """Issue #18: a mistake, ``--help`` and ``--cfg job`` are answered without Lightning, torchmetrics, torchvision
+    or wandb (each of those costs seconds of imports)."""
+    script = (
+        "import sys, importlib\n"
+        f"sys.argv = ['prog', *{argv!r}]\n"
+        "try:\n"
+        f"    importlib.import_module({module!r}).main()\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "else:\n"
+        "    code = 0\n"
+        f"print('LOADED', sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})), 'CODE', code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert f"LOADED [] CODE {code}" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]

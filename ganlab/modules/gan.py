@@ -16,23 +16,12 @@ nets (``num_classes``) get the batch's labels bound to G and D; fakes are drawn 
 
 from __future__ import annotations
 
-from enum import Enum
-
 from torch import Tensor, nn
 
 from ganlab.losses import DiscriminatorFn, GANLoss
 from ganlab.modules.base import AdversarialModule, OptimizerFactory, grad_norm
+from ganlab.options import UnrollMode, Update  # noqa: F401  (re-exported)
 from ganlab.unroll import check_supported, lookahead
-
-
-class UnrollMode(str, Enum):
-    first_order = "first_order"
-    second_order = "second_order"
-
-
-class Update(str, Enum):
-    alternating = "alternating"
-    simultaneous = "simultaneous"
 
 
 class GANModule(AdversarialModule):
