@@ -11,8 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ganlab.errors import ConfigError
-from ganlab.errors import one_line as _one_line
+from ganlab.errors import ConfigError, one_line
 from ganlab.fit_checks import NETWORK_SHAPES
 from ganlab.runtime import say
 
@@ -30,7 +29,7 @@ def read_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict:
     try:
         checkpoint = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:
-        reason = _one_line(exc)[:160]
+        reason = one_line(exc)[:160]
         raise ConfigError(f"{key}={path} is not a readable checkpoint ({reason}); accepted: {ACCEPTED}") from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise ConfigError(f"{key}={path} holds no model weights (no state_dict); accepted: {ACCEPTED}")
@@ -55,7 +54,7 @@ def usable(path: str | Path, key: str = "ckpt_path") -> str:
             raise
         read_checkpoint(previous, key)  # both unreadable: the error names the older one
 
-        say(f"[ganlab] warning: {_one_line(exc)}; using the previous checkpoint {previous}", error=True)
+        say(f"[ganlab] warning: {one_line(exc)}; using the previous checkpoint {previous}", error=True)
         return str(previous)
 
 

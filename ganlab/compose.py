@@ -1,4 +1,5 @@
-"""Composition: a datamodule, module and trainer from a composed config. Imports the core (nets, data, modules,
+"""Composition: a datamodule, module and trainer from a composed config; a trained module restored from its
+checkpoint (``restore_checkpoint``, used by ganlab-eval and ganlab-latent). Imports the core (nets, data, modules,
 callbacks, loggers, checkpoints) and never the preflight (``ganlab.config``) or the entry points above it."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from ganlab.errors import ConfigError, one_line
 from ganlab.fit_checks import check_fit, shape_errors_as_config_errors
 
 #: ``optim.<key>`` → the module's keyword argument (other keys, e.g. a classifier's ``optimizer``, pass as named).
@@ -61,3 +63,38 @@ def cluster_plugins() -> list:
     from lightning_fabric.plugins.environments import SLURMEnvironment
 
     return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
+
+
+# --------------------------------------------------------------------------- restoring a trained module
+def load_checkpoint(path: str) -> tuple[dict, DictConfig]:
+    """(checkpoint dict, the run config it was trained with); ConfigError for a missing or foreign file."""
+    from ganlab.checkpoints import read_checkpoint
+
+    checkpoint = read_checkpoint(path, key="ckpt")
+    config = (checkpoint.get("ganlab") or {}).get("config")
+    if not config:
+        raise ConfigError(f"ckpt={path} holds no ganlab run configuration; accepted: a checkpoint of ganlab-train")
+    return checkpoint, OmegaConf.create(config)
+
+
+def restore(checkpoint: dict, run_cfg: DictConfig, data_root: str | None):
+    """(datamodule, module with the checkpoint's weights, in eval mode)."""
+    from hydra.utils import instantiate
+
+    if data_root and "root" in run_cfg.data:
+        run_cfg.data.root = data_root
+    datamodule = instantiate(run_cfg.data)
+    module = build_module(run_cfg)
+    try:
+        module.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as exc:
+        raise ConfigError(f"checkpoint weights do not fit its own configuration: {one_line(exc)[:200]}") from None
+    if hasattr(module, "on_load_checkpoint"):
+        module.on_load_checkpoint(checkpoint)
+    return datamodule, module.eval()
+
+
+def restore_checkpoint(path: str, data_root: str | None = None):
+    """(datamodule, module in eval mode) of a ganlab checkpoint file; ConfigError for a missing or foreign file."""
+    checkpoint, run_cfg = load_checkpoint(str(path))
+    return restore(checkpoint, run_cfg, None if data_root is None else str(data_root))

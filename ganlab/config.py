@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -19,8 +20,8 @@ from omegaconf import DictConfig, OmegaConf
 
 import ganlab.loggers  # noqa: F401  (registers the ganlab.wandb_* resolvers)
 import ganlab.schemas  # noqa: F401  (registers the structured-config schemas)
-from ganlab.errors import CONF_DIR, PRIMARY, ConfigError  # noqa: F401  (re-exported)
-from ganlab.errors import one_line as _one_line
+from ganlab.errors import CONF_DIR, PRIMARY, ConfigError, one_line  # noqa: F401  (re-exported)
+from ganlab.options import UnrollMode, Update
 from ganlab.runtime import slurm_job_id  # noqa: F401  (re-exported)
 
 MAX_SWEEP_CHECKS = 256
@@ -245,7 +246,7 @@ class _as_config_error:
         if isinstance(cause, ConfigError):
             raise cause from None
         if isinstance(cause, ValueError | TypeError):
-            message = _one_line(cause)[:300]
+            message = one_line(cause)[:300]
             accepted = "" if "accepted" in message else f"; accepted: the values {self.key}'s constructor takes"
             raise ConfigError(f"{self.key}: {message}{accepted}") from None
         return False  # anything else (a missing file …) is the real run's to report
@@ -271,6 +272,15 @@ def check_resume(cfg: DictConfig) -> None:
     check_config_change((checkpoint.get("ganlab") or {}).get("config"), cfg, f"ckpt_path={cfg.ckpt_path}")
 
 
+def _choice(cfg: DictConfig, key: str, options: type[Enum]) -> Enum | None:
+    """The member of ``options`` that ``key`` holds (the schema gives an enum, a plain config a string)."""
+    value = OmegaConf.select(cfg, key, default=None)
+    try:
+        return options(value.value if isinstance(value, Enum) else value)
+    except ValueError:
+        return None
+
+
 def _check_model_fits_loss(cfg: DictConfig) -> None:
     """BEGAN's autoencoder D and L1 losses only make sense together."""
     model, loss = cfg.get("model"), cfg.get("loss")
@@ -286,7 +296,7 @@ def _check_model_fits_loss(cfg: DictConfig) -> None:
 
 def _check_simultaneous_steps(cfg: DictConfig) -> None:
     """Simultaneous updates take one gradient per player at one point: no n_d / n_g step loops."""
-    if str(OmegaConf.select(cfg, "model.update_rule", default="")).endswith("simultaneous"):
+    if _choice(cfg, "model.update_rule", Update) is Update.simultaneous:
         steps = (OmegaConf.select(cfg, "model.d_steps", default=1), OmegaConf.select(cfg, "model.g_steps", default=1))
         if steps != (1, 1):
             raise ConfigError(
@@ -300,9 +310,8 @@ def _check_sync_batchnorm(cfg: DictConfig) -> None:
     if not OmegaConf.select(cfg, "trainer.sync_batchnorm", default=False):
         return
     penalty = OmegaConf.select(cfg, "loss.penalty", default=None)
-    second_order = OmegaConf.select(cfg, "model.unroll_steps", default=0) and str(
-        OmegaConf.select(cfg, "model.unroll_mode", default="")
-    ).endswith("second_order")
+    unrolled = OmegaConf.select(cfg, "model.unroll_steps", default=0)
+    second_order = unrolled and _choice(cfg, "model.unroll_mode", UnrollMode) is UnrollMode.second_order
     if penalty is not None or second_order:
         needs = f"loss={cfg.loss.get('name', '?')}" if penalty is not None else "model.unroll_mode=second_order"
         raise ConfigError(
@@ -481,7 +490,7 @@ def preflight(argv: Sequence[str]) -> list[str]:
     try:
         overrides = OverridesParser.create().parse_overrides(args.overrides)
     except Exception as exc:  # hydra's grammar errors
-        raise ConfigError(_one_line(exc)) from None
+        raise ConfigError(one_line(exc)) from None
     GlobalHydra.instance().clear()
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         check_group_choices(overrides, GlobalHydra.instance().config_loader())
@@ -490,7 +499,7 @@ def preflight(argv: Sequence[str]) -> list[str]:
             try:
                 cfg = compose(args.config_name, overrides=combo)
             except Exception as exc:
-                raise ConfigError(_unknown_key_message(args.config_name, combo, exc) or _one_line(exc)) from None
+                raise ConfigError(_unknown_key_message(args.config_name, combo, exc) or one_line(exc)) from None
             validate(cfg)
             check_networks_fit_data(cfg)
             if args.multirun:

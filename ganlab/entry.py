@@ -9,8 +9,7 @@ from collections.abc import Callable, Sequence
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.config import Rule, check_rules
-from ganlab.errors import CONF_DIR, ConfigError
-from ganlab.errors import one_line as _one_line
+from ganlab.errors import CONF_DIR, ConfigError, one_line
 
 HELP_FLAGS = ("-h", "--help")
 
@@ -31,7 +30,7 @@ def compose_entry(config_name: str, argv: list[str], rules: Sequence[Rule] = ())
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
             cfg = compose(config_name, overrides=argv)
     except Exception as exc:
-        raise ConfigError(_one_line(exc)) from None
+        raise ConfigError(one_line(exc)) from None
     finally:
         GlobalHydra.instance().clear()
     if OmegaConf.is_missing(cfg, "ckpt"):

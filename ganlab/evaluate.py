@@ -12,7 +12,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.config import ConfigError, Rule, _one_line
+from ganlab.compose import load_checkpoint, restore, restore_checkpoint  # noqa: F401  (re-exported)
+from ganlab.config import ConfigError, Rule
 from ganlab.entry import SEED, SPLIT, compose_entry, int_at_least, one_of, run_entry, subset_of
 
 EVAL_CONFIG = "eval"
@@ -61,41 +62,6 @@ def compose_eval(argv: list[str]) -> DictConfig:
             f"n_real={n_real}); accepted: kid_subset_size <= both"
         )
     return cfg
-
-
-def load_checkpoint(path: str) -> tuple[dict, DictConfig]:
-    from ganlab.checkpoints import read_checkpoint
-
-    checkpoint = read_checkpoint(path, key="ckpt")
-    config = (checkpoint.get("ganlab") or {}).get("config")
-    if not config:
-        raise ConfigError(f"ckpt={path} holds no ganlab run configuration; accepted: a checkpoint of ganlab-train")
-    return checkpoint, OmegaConf.create(config)
-
-
-def restore(checkpoint: dict, run_cfg: DictConfig, data_root: str | None):
-    """(datamodule, module with the checkpoint's weights, in eval mode)."""
-    from hydra.utils import instantiate
-
-    from ganlab.compose import build_module
-
-    if data_root and "root" in run_cfg.data:
-        run_cfg.data.root = data_root
-    datamodule = instantiate(run_cfg.data)
-    module = build_module(run_cfg)
-    try:
-        module.load_state_dict(checkpoint["state_dict"])
-    except RuntimeError as exc:
-        raise ConfigError(f"checkpoint weights do not fit its own configuration: {_one_line(exc)[:200]}") from None
-    if hasattr(module, "on_load_checkpoint"):
-        module.on_load_checkpoint(checkpoint)
-    return datamodule, module.eval()
-
-
-def restore_checkpoint(path: str, data_root: str | None = None):
-    """(datamodule, module in eval mode) of a ganlab checkpoint file; ConfigError for a missing or foreign file."""
-    checkpoint, run_cfg = load_checkpoint(str(path))
-    return restore(checkpoint, run_cfg, None if data_root is None else str(data_root))
 
 
 def evaluate_checkpoint(cfg: DictConfig) -> tuple[dict, object, object]:

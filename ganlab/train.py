@@ -103,10 +103,10 @@ def record_failure(cfg: DictConfig, exc: Exception) -> None:
     import json
     import traceback
 
-    from ganlab.errors import one_line as _one_line
+    from ganlab.errors import one_line
 
     run_dir = Path(cfg.paths.run_dir)
-    message = _one_line(exc) or type(exc).__name__
+    message = one_line(exc) or type(exc).__name__
     details = {"error": message, "type": type(exc).__name__, "traceback": traceback.format_exc()}
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "failed.json").write_text(json.dumps(details, indent=2) + "\n")

@@ -199,7 +199,7 @@ def test_without_the_regulariser_the_loss_is_the_image_mse(tmp_path):
 
 
 def test_checkpoint_round_trip_restores_codes_and_samples(tmp_path):
-    from ganlab.evaluate import load_checkpoint, restore
+    from ganlab.compose import load_checkpoint, restore
 
     _, module, trainer = fit_digits(tmp_path, ["model.max_iterations=8"])
     ckpt = tmp_path / "checkpoints" / "last.ckpt"

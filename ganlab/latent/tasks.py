@@ -31,7 +31,7 @@ from ganlab.options import ENDPOINTS
 # --------------------------------------------------------------------------- shared pieces
 def load_generator(cfg: DictConfig):
     """(datamodule, module) of the checkpoint, G frozen in eval mode; ConfigError for anything but an image GAN."""
-    from ganlab.evaluate import restore_checkpoint
+    from ganlab.compose import restore_checkpoint
 
     datamodule, module = restore_checkpoint(cfg.ckpt, cfg.data_root)
     shape = tuple(getattr(datamodule, "sample_shape", ()))
