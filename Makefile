@@ -38,7 +38,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## Benchmarks: speed ratios, mode coverage, metrics, checkpoints, the latent toolkit and the autoencoder; results go
+## Benchmarks: speed ratios, mode coverage, metrics, checkpoints, the latent toolkit, the autoencoder, fault injection
+## (kill -9 / signals / damaged checkpoints) and how fast the entry points refuse bad input; results go
 ## to experiments/bench/out/ and are summarised by hand in experiments/RESULTS.md with the commands that produced them.
 ## The latent and autoencoder benchmarks train the MNIST classifier and a 5-epoch mnist_dcgan first when missing.
 bench: $(STAMP)
@@ -49,6 +50,8 @@ bench: $(STAMP)
 	$(BIN)/python -m experiments.bench.checkpoint $(ARGS)
 	$(BIN)/python -m experiments.bench.latent $(ARGS)
 	$(BIN)/python -m experiments.bench.autoencoder $(ARGS)
+	$(BIN)/python -m experiments.bench.faults
+	$(BIN)/python -m experiments.bench.cli_speed
 
 ## Published protocols over seeds (experiments/bench/protocols.py): PacGAN Table 1 (ring_pacgan, grid_pacgan) for GAN,
 ## PacGAN2 and PacGAN4, 5 seeds each, at the published 400 000 iterations: about 30 / 60 / 120 ms per iteration on one
