@@ -21,11 +21,25 @@ PREVIOUS_NAME = "last.prev.ckpt"  # the generation before last.ckpt (callbacks/r
 ACCEPTED = "a .ckpt file written by ganlab-train"
 
 
+#: The last checkpoint read, keyed by (path, mtime, size): the preflight, the resume and the fit check of one run
+#: read the same file; ``forget_checkpoint`` releases it once the trainer is built (Lightning loads its own copy).
+_LAST_READ: dict[tuple, dict] = {}
+
+
+def forget_checkpoint() -> None:
+    _LAST_READ.clear()
+
+
 def read_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict:
-    """The checkpoint dict (CPU tensors, ``weights_only``), or ConfigError naming ``key`` and the problem."""
+    """The checkpoint dict (CPU tensors, ``weights_only``; treat it as read-only), or ConfigError naming ``key``
+    and the problem."""
     file = Path(path).expanduser()
     if not file.is_file():
         raise ConfigError(f"{key}={path} does not exist; accepted: the path of {ACCEPTED}")
+    stat = file.stat()
+    identity = (str(file.resolve()), stat.st_mtime_ns, stat.st_size)
+    if identity in _LAST_READ:
+        return _LAST_READ[identity]
     try:
         checkpoint = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -33,6 +47,8 @@ def read_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict:
         raise ConfigError(f"{key}={path} is not a readable checkpoint ({reason}); accepted: {ACCEPTED}") from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise ConfigError(f"{key}={path} holds no model weights (no state_dict); accepted: {ACCEPTED}")
+    _LAST_READ.clear()
+    _LAST_READ[identity] = checkpoint
     return checkpoint
 
 

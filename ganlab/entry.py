@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.config import Rule, check_rules
 from ganlab.errors import CONF_DIR, ConfigError, one_line
+from ganlab.rules import Rule, check_rules
 
 HELP_FLAGS = ("-h", "--help")
 
@@ -53,28 +53,3 @@ def run_entry(prog: str, run: Callable[[list[str]], object], doc: str, config_na
     except ConfigError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         sys.exit(2)
-
-
-def one_of(*values) -> Callable:
-    return lambda v: v in values
-
-
-def subset_of(*values) -> Callable:
-    return lambda v: isinstance(v, list) and len(v) > 0 and all(x in values for x in v)
-
-
-def int_at_least(low: int) -> Callable:
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
-
-
-def number_in(low: float, high: float, low_open: bool = False, high_open: bool = False) -> Callable:
-    def check(v) -> bool:
-        if isinstance(v, bool) or not isinstance(v, int | float) or v != v:
-            return False
-        return (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
-
-    return check
-
-
-SEED = Rule("seed", lambda v: int_at_least(0)(v) and v < 2**32, "an integer in [0, 2**32 - 1]")
-SPLIT = Rule("split", one_of("train", "test"), "train, test")

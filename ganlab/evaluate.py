@@ -13,8 +13,9 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.compose import load_checkpoint, restore, restore_checkpoint  # noqa: F401  (re-exported)
-from ganlab.config import ConfigError, Rule
-from ganlab.entry import SEED, SPLIT, compose_entry, int_at_least, one_of, run_entry, subset_of
+from ganlab.entry import compose_entry, run_entry
+from ganlab.errors import ConfigError
+from ganlab.rules import SEED, SPLIT, Rule, int_in, one_of, subset_of
 
 EVAL_CONFIG = "eval"
 EVAL_METRICS = ("fid", "kid", "is", "modes", "probe")
@@ -39,16 +40,16 @@ EVAL_KEYS = (
 EVAL_RULES = (
     Rule("metrics", subset_of(*EVAL_METRICS), f"a non-empty list of {', '.join(EVAL_METRICS)}"),
     Rule("extractor", one_of("classifier", "inception"), "classifier, inception"),
-    Rule("n_samples", int_at_least(2), "an integer >= 2"),
-    Rule("n_real", lambda v: v is None or int_at_least(2)(v), "null or an integer >= 2"),
-    Rule("batch_size", int_at_least(1), "an integer >= 1"),
+    Rule("n_samples", int_in(2), "an integer >= 2"),
+    Rule("n_real", lambda v: v is None or int_in(2)(v), "null or an integer >= 2"),
+    Rule("batch_size", int_in(1), "an integer >= 1"),
     SEED,
     SPLIT,
-    Rule("kid_subsets", int_at_least(1), "an integer >= 1"),
-    Rule("kid_subset_size", int_at_least(2), "an integer >= 2"),
-    Rule("probe_train", int_at_least(2), "an integer >= 2"),
-    Rule("probe_test", int_at_least(1), "an integer >= 1"),
-    Rule("grid", int_at_least(0), "an integer >= 0 (0: no grid)"),
+    Rule("kid_subsets", int_in(1), "an integer >= 1"),
+    Rule("kid_subset_size", int_in(2), "an integer >= 2"),
+    Rule("probe_train", int_in(2), "an integer >= 2"),
+    Rule("probe_test", int_in(1), "an integer >= 1"),
+    Rule("grid", int_in(0), "an integer >= 0 (0: no grid)"),
     Rule("antialias", lambda v: isinstance(v, bool), "true, false"),
 )
 

@@ -83,7 +83,7 @@ UNACTIONABLE_WARNINGS = (
 UNACTIONABLE_LOG_LINES = ("💡 Tip", "`weights_only` was not set")
 
 
-class _DropTip:
+class _DropLines:
     def filter(self, record) -> bool:
         return not str(record.getMessage()).startswith(UNACTIONABLE_LOG_LINES)
 
@@ -97,7 +97,7 @@ def silence_unactionable_warnings() -> None:
     for pattern in UNACTIONABLE_WARNINGS:
         warnings.filterwarnings("ignore", message=pattern)
     for name in ("pytorch_lightning.utilities.rank_zero", "pytorch_lightning.trainer.connectors.checkpoint_connector"):
-        logging.getLogger(name).addFilter(_DropTip())
+        logging.getLogger(name).addFilter(_DropLines())
 
 
 #: The running job's log file (``<run_dir>/train.log``), set by ``ganlab-train`` for the job's duration.
@@ -116,7 +116,7 @@ def set_run_log(path) -> None:
     if path is not None:
         handler = logging.FileHandler(path)
         handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
-        handler.addFilter(_DropTip())
+        handler.addFilter(_DropLines())
         handler._ganlab_run_log = True
         lightning.addHandler(handler)
 

@@ -35,16 +35,15 @@ def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
 
 
 def run(cfg: DictConfig) -> dict:
-    from ganlab.runtime import RunDirBusy, hold_run_dir
+    from ganlab.checkpoints import forget_checkpoint
+    from ganlab.run_dir import hold
 
     run_dir = Path(cfg.paths.run_dir)
-    try:
-        hold_run_dir(run_dir)  # already held since the preflight for a single run
-    except RunDirBusy as exc:
-        raise ConfigError(f"hydra.run.dir={exc}; accepted: another run directory") from None
+    hold(run_dir)  # already held since the preflight for a single run
     set_run_log(run_dir / "train.log")
     ckpt_path = resume_checkpoint(cfg, run_dir)
     datamodule, module, trainer = build(cfg, ckpt_path)
+    forget_checkpoint()  # read by the preflight, the resume and the fit check; Lightning loads its own
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     summary_path = run_dir / "metrics.json"
     summary = {}

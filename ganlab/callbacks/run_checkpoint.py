@@ -132,7 +132,8 @@ class RunCheckpoint(Checkpoint):
             signal.signal(sig, self._record)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx: int) -> None:
-        signal.setitimer(signal.ITIMER_REAL, 0)  # the iteration ended: no abandoning
+        if self.received is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)  # the iteration ended: no abandoning
         iteration = getattr(pl_module, "iteration", trainer.global_step)
         due = self.every_n_seconds is not None and time.monotonic() - self._last_save >= self.every_n_seconds
         if trainer.strategy.reduce_boolean_decision(self.received is not None or due, all=False):

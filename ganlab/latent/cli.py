@@ -14,9 +14,10 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from ganlab.config import ConfigError, Rule
-from ganlab.entry import SEED, SPLIT, compose_entry, int_at_least, number_in, one_of, run_entry, subset_of
+from ganlab.entry import compose_entry, run_entry
+from ganlab.errors import ConfigError
 from ganlab.options import ENDPOINTS, MASKS
+from ganlab.rules import SEED, SPLIT, Rule, int_in, number_in, one_of, subset_of
 
 LATENT_CONFIG = "latent"
 TASKS = ("invert", "inpaint", "interpolate", "arithmetic", "truncate")
@@ -31,25 +32,25 @@ LATENT_RULES = (
     Rule("task", one_of(*TASKS), ", ".join(TASKS)),
     SEED,
     SPLIT,
-    Rule("n_images", int_at_least(1), "an integer >= 1"),
-    Rule("restarts", int_at_least(1), "an integer >= 1"),
-    Rule("iterations", lambda v: int_at_least(1)(v) and v <= MAX_ITERATIONS, f"an integer in [1, {MAX_ITERATIONS}]"),
+    Rule("n_images", int_in(1), "an integer >= 1"),
+    Rule("restarts", int_in(1), "an integer >= 1"),
+    Rule("iterations", lambda v: int_in(1)(v) and v <= MAX_ITERATIONS, f"an integer in [1, {MAX_ITERATIONS}]"),
     Rule("optimizer", one_of("adam", "sgd"), "adam, sgd"),
     Rule("lr", number_in(0, math.inf, low_open=True, high_open=True), "a number > 0"),
     Rule("momentum", number_in(0, 1, high_open=True), "a number in [0, 1)"),
     Rule("prior_weight", number_in(0, math.inf, high_open=True), "a number >= 0"),
     Rule("masks", subset_of(*MASKS), f"a non-empty list of {', '.join(MASKS)}"),
     Rule("pepper_fraction", number_in(0, 1, low_open=True, high_open=True), "a number in (0, 1)"),
-    Rule("square_size", int_at_least(1), "an integer >= 1"),
+    Rule("square_size", int_in(1), "an integer >= 1"),
     Rule("source", one_of("random", "images"), "random, images"),
     Rule("endpoints", one_of(*ENDPOINTS), ", ".join(ENDPOINTS)),
-    Rule("pairs", int_at_least(1), "an integer >= 1"),
+    Rule("pairs", int_in(1), "an integer >= 1"),
     Rule("mode", one_of("linear", "spherical"), "linear, spherical"),
     Rule("alphas", _numbers, "a non-empty list of numbers"),
-    Rule("groups", lambda v: isinstance(v, list) and len(v) == 3 and all(int_at_least(0)(g) for g in v), "[a, b, c]"),
-    Rule("group_size", int_at_least(1), "an integer >= 1"),
+    Rule("groups", lambda v: isinstance(v, list) and len(v) == 3 and all(int_in(0)(g) for g in v), "[a, b, c]"),
+    Rule("group_size", int_in(1), "an integer >= 1"),
     Rule("thresholds", lambda v: _numbers(v) and all(t > 0 for t in v), "a non-empty list of numbers > 0 (.inf: none)"),
-    Rule("n_samples", int_at_least(2), "an integer >= 2"),
+    Rule("n_samples", int_in(2), "an integer >= 2"),
 )
 
 

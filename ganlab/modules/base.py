@@ -16,6 +16,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from ganlab.modules.hyperparameters import apply_configured, configured_groups
 from ganlab.nets.base import eval_mode
 from ganlab.priors import check_prior, draw_latent
 
@@ -140,35 +141,15 @@ class GenerativeModule(pl.LightningModule):
             opt = factory(params)
             configs.append({"optimizer": opt, **({"lr_scheduler": scheduler(opt)} if scheduler else {})})
         #: The configured hyper-parameters per optimizer and group (a resume re-applies them over the checkpoint's).
-        self._configured_groups = [
-            [{k: v for k, v in group.items() if k != "params"} for group in c["optimizer"].param_groups]
-            for c in configs
-        ]
+        self._configured_groups = configured_groups([c["optimizer"] for c in configs])
         return configs
 
     def _apply_configured_hyperparameters(self) -> None:
-        """After a resume, the optimizers use the run's configured hyper-parameters, not the checkpoint's (they
-        differ only when the user allowed a change: ``allow_config_change``): the checkpoints then state what
-        the optimizers really used. A changed lr rescales the schedule (current lr and base lr by new / old)."""
+        """After a resume, the optimizers use the run's configured hyper-parameters, not the checkpoint's
+        (``ganlab/modules/hyperparameters.py``)."""
         configured = getattr(self, "_configured_groups", None)
-        if not configured:
-            return
-        schedulers = self.lr_schedulers() or []
-        schedulers = schedulers if isinstance(schedulers, list) else [schedulers]
-        for opt, groups in zip(self.trainer.optimizers, configured, strict=True):
-            for index, (group, fresh) in enumerate(zip(opt.param_groups, groups, strict=True)):
-                new_base = fresh.get("initial_lr", fresh.get("lr"))
-                old_base = group.get("initial_lr", group.get("lr"))
-                if new_base is not None and old_base and new_base != old_base:
-                    group["lr"] = group["lr"] * new_base / old_base
-                    for scheduler in schedulers:
-                        if getattr(scheduler, "optimizer", None) is opt and hasattr(scheduler, "base_lrs"):
-                            scheduler.base_lrs[index] = new_base
-                    if "initial_lr" in group:
-                        group["initial_lr"] = new_base
-                for key, value in fresh.items():
-                    if key not in ("lr", "initial_lr"):
-                        group[key] = value
+        if configured:
+            apply_configured(self.trainer.optimizers, configured, self.lr_schedulers())
 
     def should_log(self) -> bool:
         """Whether the iteration being run logs its metrics."""

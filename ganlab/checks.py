@@ -1,0 +1,190 @@
+"""Preflight: what a composed ``ganlab-train`` config must satisfy beyond per-key rules (``ganlab/rules.py``):
+cross-key checks, a dry build of what the run builds first (optimizers, schedulers, callbacks), and a resume
+checkpoint that fits. Every failure is a one-line ``ConfigError``, raised before Hydra writes anything."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from omegaconf import DictConfig, OmegaConf
+
+from ganlab.errors import ConfigError, one_line
+from ganlab.options import UnrollMode, Update
+from ganlab.rules import RULES, check_rules, is_int
+
+
+def validate(cfg: DictConfig) -> None:
+    """Range checks that types alone cannot express, cross-key checks, then a dry build of what the run builds
+    first (optimizers, schedulers, callbacks): every mistake surfaces here, before Hydra writes anything."""
+    check_rules(cfg, RULES)
+    _check_model_fits_loss(cfg)
+    _check_simultaneous_steps(cfg)
+    _check_sync_batchnorm(cfg)
+    _check_accelerator(cfg)
+    _check_pack_divides_batch(cfg)
+    if cfg.get("model") is not None and "unroll_steps" in cfg.model:
+        _check_optimizer_for_unrolling(cfg)
+    _dry_build(cfg)
+    check_resume(cfg)
+
+
+def _check_accelerator(cfg: DictConfig) -> None:
+    accelerator = OmegaConf.select(cfg, "trainer.accelerator", default=None)
+    if accelerator in ("gpu", "cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                f"trainer.accelerator={accelerator}: no CUDA GPU is visible on this machine "
+                "(torch.cuda.is_available() is False); accepted: trainer=cpu or trainer=ddp_cpu here"
+            )
+
+
+def _check_pack_divides_batch(cfg: DictConfig) -> None:
+    """PacGAN packs m samples per D input: a batch that m does not divide would drop samples every step."""
+    pack = OmegaConf.select(cfg, "model.discriminator.pack", default=1) or 1
+    batch = OmegaConf.select(cfg, "data.batch_size", default=None)
+    if is_int(pack) and is_int(batch) and pack > 1 and batch % pack:
+        raise ConfigError(
+            f"model.discriminator.pack={pack} does not divide data.batch_size={batch} ({batch % pack} samples "
+            f"of every batch would be dropped); accepted: a batch size that is a multiple of {pack}"
+        )
+
+
+def _dry_build(cfg: DictConfig) -> None:
+    """Instantiate the optimizers (on a dummy parameter), their schedulers and the callbacks: their own checks
+    (torch's "Invalid learning rate", a callback's setting) become one-line errors naming the key."""
+    import torch
+    from hydra.utils import instantiate
+
+    dummy = [torch.nn.Parameter(torch.zeros(1))]
+    optim = cfg.get("optim") or {}
+    owner = None
+    for key in sorted(optim, key=lambda k: "scheduler" in str(k)):  # optimizers first, then schedulers
+        node = optim[key]
+        if node is None:
+            continue
+        with _as_config_error(f"optim.{key}"):
+            factory = instantiate(node)
+            if not callable(factory):
+                continue
+            if "scheduler" not in str(key):
+                owner = factory(dummy)
+            elif isinstance(owner, torch.optim.Optimizer):
+                factory(owner)
+    for key, node in (cfg.get("callbacks") or {}).items():
+        if isinstance(node, DictConfig) and "_target_" in node:
+            with _as_config_error(f"callbacks.{key}"):
+                instantiate(node, **_placeholder_paths(node))
+
+
+def _placeholder_paths(node: DictConfig) -> dict:
+    """Arguments that need Hydra's run time (``${paths.run_dir}``): a placeholder (constructors don't write)."""
+    out = {}
+    for name in node:
+        try:
+            OmegaConf.select(node, str(name), throw_on_resolution_failure=True)
+        except Exception:
+            out[str(name)] = "."
+    return out
+
+
+class _as_config_error:
+    """ValueError / TypeError of a constructor → ConfigError naming the config key."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is None:
+            return False
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        if isinstance(cause, ConfigError):
+            raise cause from None
+        if isinstance(cause, ValueError | TypeError):
+            message = one_line(cause)[:300]
+            accepted = "" if "accepted" in message else f"; accepted: the values {self.key}'s constructor takes"
+            raise ConfigError(f"{self.key}: {message}{accepted}") from None
+        return False  # anything else (a missing file …) is the real run's to report
+
+
+def check_resume(cfg: DictConfig) -> None:
+    """``ckpt_path`` (``last`` or a path) names a readable checkpoint of this very architecture, trained with these
+    settings (``resume_rules``)."""
+    if cfg.get("ckpt_path") is None:
+        return
+    import torch
+
+    from ganlab.checkpoints import check_fits, read_checkpoint, resolve_resume
+    from ganlab.compose import build_module, experiment_dir
+    from ganlab.resume_rules import check_config_change
+
+    path = resolve_resume(cfg.ckpt_path, experiment_dir(cfg))
+    checkpoint = read_checkpoint(path)
+    if cfg.get("model") is not None:  # another architecture first: the more telling message
+        with torch.device("meta"):
+            module = build_module(cfg, record_config=False)
+        check_fits(checkpoint, module, "ckpt_path", cfg.ckpt_path)
+    check_config_change((checkpoint.get("ganlab") or {}).get("config"), cfg, f"ckpt_path={cfg.ckpt_path}")
+
+
+def _choice(cfg: DictConfig, key: str, options: type[Enum]) -> Enum | None:
+    """The member of ``options`` that ``key`` holds (the schema gives an enum, a plain config a string)."""
+    value = OmegaConf.select(cfg, key, default=None)
+    try:
+        return options(value.value if isinstance(value, Enum) else value)
+    except ValueError:
+        return None
+
+
+def _check_model_fits_loss(cfg: DictConfig) -> None:
+    """BEGAN's autoencoder D and L1 losses only make sense together."""
+    model, loss = cfg.get("model"), cfg.get("loss")
+    if model is None or loss is None:
+        return
+    began_model = str(model.get("_target_", "")).endswith("BEGANModule")
+    began_loss = str(loss.get("_target_", "")).endswith("BEGANLoss")
+    if began_model and not began_loss:
+        raise ConfigError(f"loss={loss.get('name', '?')} does not fit model=began; accepted: loss=began")
+    if began_loss and not began_model:
+        raise ConfigError("loss=began needs BEGAN's autoencoder discriminator; accepted: model=began")
+
+
+def _check_simultaneous_steps(cfg: DictConfig) -> None:
+    """Simultaneous updates take one gradient per player at one point: no n_d / n_g step loops."""
+    if _choice(cfg, "model.update_rule", Update) is Update.simultaneous:
+        steps = (OmegaConf.select(cfg, "model.d_steps", default=1), OmegaConf.select(cfg, "model.g_steps", default=1))
+        if steps != (1, 1):
+            raise ConfigError(
+                f"model.update_rule=simultaneous takes one step per player, got model.d_steps={steps[0]} "
+                f"model.g_steps={steps[1]}; accepted: d_steps=1 g_steps=1, or model.update_rule=alternating"
+            )
+
+
+def _check_sync_batchnorm(cfg: DictConfig) -> None:
+    """SyncBatchNorm has no double backward: gradient penalties and second-order unrolling need one."""
+    if not OmegaConf.select(cfg, "trainer.sync_batchnorm", default=False):
+        return
+    penalty = OmegaConf.select(cfg, "loss.penalty", default=None)
+    unrolled = OmegaConf.select(cfg, "model.unroll_steps", default=0)
+    second_order = unrolled and _choice(cfg, "model.unroll_mode", UnrollMode) is UnrollMode.second_order
+    if penalty is not None or second_order:
+        needs = f"loss={cfg.loss.get('name', '?')}" if penalty is not None else "model.unroll_mode=second_order"
+        raise ConfigError(
+            f"trainer.sync_batchnorm=true cannot be used with {needs} (SyncBatchNorm has no double backward); "
+            "accepted: trainer.sync_batchnorm=false, or a discriminator without BatchNorm"
+        )
+
+
+def _check_optimizer_for_unrolling(cfg: DictConfig) -> None:
+    from ganlab.unroll import SUPPORTED
+
+    target = str(OmegaConf.select(cfg, "optim.discriminator._target_", default=""))
+    if cfg.model.unroll_steps > 0 and target and target.rsplit(".", 1)[-1] not in SUPPORTED:
+        raise ConfigError(
+            f"optim.discriminator._target_={target} cannot be unrolled; accepted: "
+            + ", ".join(f"torch.optim.{name}" for name in SUPPORTED)
+        )
