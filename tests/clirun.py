@@ -31,9 +31,9 @@ def run_ganlab_eval(args: list[str], cwd: Path, timeout: float, **env) -> subpro
 
 #: The ``[project.scripts]`` entry points (pyproject.toml).
 MAINS = {
-    "ganlab-train": "ganlab.train:main",
-    "ganlab-eval": "ganlab.evaluate:main",
-    "ganlab-latent": "ganlab.latent.cli:main",
+    "ganlab-train": "ganlab.cli.train:main",
+    "ganlab-eval": "ganlab.cli.evaluate:main",
+    "ganlab-latent": "ganlab.cli.latent:main",
 }
 
 

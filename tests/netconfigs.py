@@ -2,11 +2,12 @@
 
 from pathlib import Path
 
+from hydra import compose, initialize_config_dir
 from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 from torch import nn
 
-from ganlab.config import CONF_DIR
+from ganlab.common.errors import CONF_DIR
 
 LATENT = 16
 
@@ -29,3 +30,18 @@ def construct(kind: str, name: str, shape, **overrides) -> nn.Module:
     """Like ``build`` but calls the class itself: Hydra would wrap its errors in an InstantiationException."""
     cfg = config(kind, name, shape, **overrides)
     return get_class(cfg.pop("_target_"))(**cfg)
+
+
+def gan_losses() -> list[str]:
+    """The ``loss=`` options of GANModule: every loss YAML on the GAN loss schema (``loss=began`` is BEGANModule's)."""
+    return sorted(
+        p.stem for p in (CONF_DIR / "loss").glob("*.yaml") if "schema/loss@_here_: began" not in p.read_text()
+    )
+
+
+def make_loss(name: str):
+    """The loss bundle of ``loss=<name>``, composed as ganlab-train composes it (schema defaults included)."""
+    import ganlab.composition.schemas  # noqa: F401  (registers the schemas the loss YAMLs name)
+
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return instantiate(compose("train", overrides=[f"loss={name}"]).loss)

@@ -13,11 +13,12 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from ganlab.callbacks import LatentCDFCallback
-from ganlab.config import CONF_DIR, ConfigError, validate
-from ganlab.fit_checks import check_networks_fit_data
+from ganlab.common.errors import CONF_DIR, ConfigError
+from ganlab.composition.build import build
+from ganlab.composition.fit import check_networks_fit_data
 from ganlab.moments import EpochSchedule, ks_normal, moment_loss, standardized_moments
 from ganlab.nets import ConvDecoder, ConvEncoder, ShapeError
-from ganlab.train import build
+from ganlab.preflight.checks import validate
 
 
 # --------------------------------------------------------------------------- moments, closed forms
@@ -178,7 +179,7 @@ def test_a_few_iterations_on_digits_reduce_both_losses(tmp_path):
     trained = {k: v.item() for k, v in module.losses(x, epoch=0).items() if k != "z"}
     torch.manual_seed(0)
     initial_cfg = compose_train(["experiment=digits_kurtosis_ae", f"paths.run_dir={tmp_path}", *TINY])
-    from ganlab.train import build_module
+    from ganlab.composition.build import build_module
 
     fresh = build_module(initial_cfg, record_config=False)
     start = {k: v.item() for k, v in fresh.losses(x, epoch=0).items() if k != "z"}
@@ -189,7 +190,7 @@ def test_a_few_iterations_on_digits_reduce_both_losses(tmp_path):
 
 def test_without_the_regulariser_the_loss_is_the_image_mse(tmp_path):
     cfg = compose_train(["experiment=digits_kurtosis_ae", "model=ae", f"paths.run_dir={tmp_path}", *TINY])
-    from ganlab.train import build_module
+    from ganlab.composition.build import build_module
 
     module = build_module(cfg, record_config=False)
     x = torch.rand(8, 1, 28, 28) * 2 - 1
@@ -199,7 +200,7 @@ def test_without_the_regulariser_the_loss_is_the_image_mse(tmp_path):
 
 
 def test_checkpoint_round_trip_restores_codes_and_samples(tmp_path):
-    from ganlab.compose import load_checkpoint, restore
+    from ganlab.composition.build import load_checkpoint, restore
 
     _, module, trainer = fit_digits(tmp_path, ["model.max_iterations=8"])
     ckpt = tmp_path / "checkpoints" / "last.ckpt"

@@ -11,8 +11,9 @@ import torch
 from pytorch_lightning.loggers import CSVLogger
 from torch.utils.data import DataLoader, TensorDataset
 
-from ganlab.losses import BEGANLoss, GANLoss, NonSaturating
+from ganlab.losses import GANLoss, NonSaturating
 from ganlab.modules import BEGANModule
+from ganlab.modules.began import BEGANLoss
 from ganlab.nets import BEGANAutoencoder, BEGANGenerator
 
 LATENT, SHAPE, BATCH = 8, (1, 28, 28), 4

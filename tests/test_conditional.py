@@ -3,27 +3,19 @@ labelled batches, unrolling with labels, class-balanced sampling, and the error 
 
 import math
 from functools import partial
-from pathlib import Path
 
 import pytest
 import pytorch_lightning as pl
 import torch
 from fitting import quiet_trainer
-from hydra.utils import instantiate
-from netconfigs import LATENT
+from netconfigs import LATENT, make_loss
 from netconfigs import build as net
-from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
 
-from ganlab.config import CONF_DIR
 from ganlab.modules import GANModule
 from ganlab.nets import MLPDiscriminator, MLPGenerator
 
 BATCH = 8
-
-
-def make_loss(name: str):
-    return instantiate(OmegaConf.load(Path(CONF_DIR) / "loss" / f"{name}.yaml"))
 
 
 def make_module(generator, discriminator, loss: str, **kw) -> GANModule:

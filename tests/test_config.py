@@ -7,21 +7,25 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
+from netconfigs import gan_losses
 
-import ganlab.config
+import ganlab.preflight.command_line
 from ganlab import losses, penalties
-from ganlab.config import CONF_DIR, ConfigError, preflight, translate_aliases, validate
+from ganlab.common.errors import CONF_DIR, ConfigError
+from ganlab.modules.began import BEGANLoss
+from ganlab.preflight.checks import validate
+from ganlab.preflight.command_line import preflight, translate_aliases
 
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 # GANModule's losses; loss=began goes with model=began only (test_began_loss_needs_the_began_model)
-LOSSES = sorted(p.stem for p in (CONF_DIR / "loss").glob("*.yaml") if "BEGANLoss" not in p.read_text())
+LOSSES = gan_losses()
 
 
 @pytest.fixture
 def hydra_conf():
     """An initialised Hydra pointing at ``conf/`` (cleared before and after)."""
     GlobalHydra.instance().clear()
-    with initialize_config_dir(str(ganlab.config.CONF_DIR), version_base="1.3"):
+    with initialize_config_dir(str(ganlab.preflight.command_line.CONF_DIR), version_base="1.3"):
         yield
     GlobalHydra.instance().clear()
 
@@ -54,7 +58,7 @@ def test_began_loss_needs_the_began_model(hydra_conf):
     cfg = compose("train", overrides=["experiment=mnist_began"])
     validate(cfg)
     loss = instantiate(cfg.loss)
-    assert isinstance(loss, losses.BEGANLoss) and (loss.gamma, loss.lambda_k) == (0.5, 0.001)
+    assert isinstance(loss, BEGANLoss) and (loss.gamma, loss.lambda_k) == (0.5, 0.001)
     with pytest.raises(ConfigError, match="loss=began needs BEGAN's autoencoder discriminator; accepted: model=began"):
         validate(compose("train", overrides=["loss=began"]))
 

@@ -11,8 +11,8 @@ from hydra import compose, initialize_config_dir
 from PIL import Image
 
 from ganlab.callbacks import SampleGridCallback, TrainingDiagnostics
-from ganlab.config import CONF_DIR
-from ganlab.train import build
+from ganlab.common.errors import CONF_DIR
+from ganlab.composition.build import build
 
 TINY = [
     "model.max_iterations=6",

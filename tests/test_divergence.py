@@ -14,9 +14,8 @@ from clirun import run_ganlab_train
 from hydra import compose, initialize_config_dir
 
 from ganlab.callbacks import DivergenceGuard
-from ganlab.config import CONF_DIR
-from ganlab.errors import Diverged
-from ganlab.train import build
+from ganlab.common.errors import CONF_DIR, Diverged
+from ganlab.composition.build import build
 
 RING = [
     "experiment=ring_unrolled",

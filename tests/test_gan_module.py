@@ -2,27 +2,19 @@
 
 import copy
 from functools import partial
-from pathlib import Path
 
 import pytest
 import pytorch_lightning as pl
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
+from netconfigs import gan_losses, make_loss
 
-from ganlab.config import CONF_DIR
 from ganlab.data import Toy2DDataModule
 from ganlab.modules import GANModule
 from ganlab.nets import MLPDiscriminator, MLPGenerator
 
 # every adversarial loss of GANModule (loss=began belongs to BEGANModule: tests/test_began.py)
-LOSSES = sorted(p.stem for p in (Path(CONF_DIR) / "loss").glob("*.yaml") if "BEGANLoss" not in p.read_text())
+LOSSES = gan_losses()
 MODES = [(0, "first_order"), (2, "first_order"), (2, "second_order")]
-
-
-def make_loss(name: str):
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        return instantiate(compose("train", overrides=[f"loss={name}"]).loss)
 
 
 def make_module(loss="non_saturating", unroll_steps=0, unroll_mode="first_order", optimizer=None, **kw):

@@ -11,7 +11,7 @@ import pytest
 import torch
 import torchvision.transforms.functional as TF
 
-from ganlab.config import ConfigError
+from ganlab.common.errors import ConfigError
 from ganlab.data import MNISTDataModule, StackedMNISTDataModule
 from ganlab.metrics import image_metrics
 from ganlab.metrics.evaluator import ImageEvaluator

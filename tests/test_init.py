@@ -23,7 +23,7 @@ from omegaconf import OmegaConf
 from torch import nn
 
 import ganlab.nets.init as init_module
-from ganlab.config import CONF_DIR
+from ganlab.common.errors import CONF_DIR
 from ganlab.nets import (
     BEGANAutoencoder,
     ConvEncoder,

@@ -1,9 +1,11 @@
 """The package's layers point one way: no import cycle among ganlab's modules (module-level and function-local
-imports alike), and the leaf ``ganlab.errors`` imports nothing heavier than the standard library."""
+imports alike), imports point down the layers (folders), and the leaves (``ganlab/common/``) import nothing
+heavier than the standard library."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,38 +70,33 @@ def test_no_import_cycle_in_the_package():
 
 def test_the_cycle_finder_finds_a_planted_cycle():
     graph = import_graph()
-    graph["ganlab.errors"].add("ganlab.config")  # config imports errors: this closes a loop
-    assert any({"ganlab.errors", "ganlab.config"} <= set(c) for c in cycles(graph))
-
-
-def test_the_leaf_imports_only_the_standard_library():
-    heavy = "{'torch', 'hydra', 'omegaconf', 'pytorch_lightning', 'ganlab'}"
-    code = f"import sys, ganlab.errors; print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy}))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['ganlab', 'ganlab.errors']"
+    graph["ganlab.common.errors"].add("ganlab.preflight.command_line")  # config imports errors: this closes a loop
+    assert any({"ganlab.common.errors", "ganlab.preflight.command_line"} <= set(c) for c in cycles(graph))
 
 
 def test_every_leaf_imports_only_the_standard_library():
-    for leaf in ("ganlab.errors", "ganlab.runtime", "ganlab.options"):
+    leaves = sorted(p.stem for p in (PACKAGE / "common").glob("*.py") if p.stem != "__init__")
+    assert leaves == ["errors", "options", "runtime", "validators"]
+    for leaf in (f"ganlab.common.{name}" for name in leaves):
         heavy = "{'torch', 'hydra', 'omegaconf', 'pytorch_lightning', 'ganlab'}"
         code = f"import sys, {leaf}; print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy}))"
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-        assert out.strip() == str(["ganlab", leaf]), (leaf, out)
+        assert out.strip() == str(["ganlab", "ganlab.common", leaf]), (leaf, out)
 
 
 #: What a fast answer must not load (torch itself is allowed: the target is "import torch + 1 s").
 HEAVY = ("pytorch_lightning", "lightning_fabric", "torchmetrics", "torchvision", "wandb")
 FAST_ANSWERS = [
-    ("ganlab.train", ["loss=bogus"], 2),
-    ("ganlab.train", ["optim.generator.lr=-1"], 2),
-    ("ganlab.train", ["seed=abc"], 2),
-    ("ganlab.train", ["callbacks.divergence.policy=maybe"], 2),
-    ("ganlab.train", ["--help"], 0),
-    ("ganlab.train", ["--cfg", "job"], 0),
-    ("ganlab.evaluate", ["--help"], 0),
-    ("ganlab.evaluate", ["ckpt=x.ckpt", "n_samples=0"], 2),
-    ("ganlab.latent.cli", ["--help"], 0),
-    ("ganlab.latent.cli", ["ckpt=x.ckpt", "n_images=0"], 2),
+    ("ganlab.cli.train", ["loss=bogus"], 2),
+    ("ganlab.cli.train", ["optim.generator.lr=-1"], 2),
+    ("ganlab.cli.train", ["seed=abc"], 2),
+    ("ganlab.cli.train", ["callbacks.divergence.policy=maybe"], 2),
+    ("ganlab.cli.train", ["--help"], 0),
+    ("ganlab.cli.train", ["--cfg", "job"], 0),
+    ("ganlab.cli.evaluate", ["--help"], 0),
+    ("ganlab.cli.evaluate", ["ckpt=x.ckpt", "n_samples=0"], 2),
+    ("ganlab.cli.latent", ["--help"], 0),
+    ("ganlab.cli.latent", ["ckpt=x.ckpt", "n_images=0"], 2),
 ]
 
 
@@ -120,3 +117,57 @@ def test_config_errors_help_and_cfg_load_no_heavy_library(tmp_path, module, argv
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert f"LOADED [] CODE {code}" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+#: Each module's layer, by its folder; everything outside these folders is the core.
+LAYERS = {"ganlab.common": 0, "ganlab.composition": 2, "ganlab.preflight": 3, "ganlab.cli": 4}
+CORE = 1
+
+
+def layer(module: str) -> int:
+    return next((rank for prefix, rank in LAYERS.items() if module == prefix or module.startswith(prefix + ".")), CORE)
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Imports from a module to a higher layer (leaves → core → composition → preflight → entry points), and any
+    import of ganlab by a leaf (the package root's ``__init__`` aside)."""
+    bad = []
+    for module, targets in graph.items():
+        for target in targets:
+            if target == "ganlab":
+                continue
+            if layer(target) > layer(module) or (layer(module) == 0 and layer(target) != 0):
+                bad.append(f"{module} -> {target}")
+    return sorted(bad)
+
+
+def test_imports_point_down_the_layers():
+    assert upward_imports(import_graph()) == []
+
+
+def test_the_layer_check_finds_a_planted_upward_import():
+    graph = import_graph()
+    graph["ganlab.modules.gan"].add("ganlab.composition.build")
+    graph["ganlab.composition.build"].add("ganlab.preflight.rules")
+    assert upward_imports(graph) == [
+        "ganlab.composition.build -> ganlab.preflight.rules",
+        "ganlab.modules.gan -> ganlab.composition.build",
+    ]
+
+
+def test_every_file_the_architecture_document_names_exists():
+    """docs/ARCHITECTURE.md promises that every file it names exists: full paths, and the files listed under a
+    folder heading of its layer diagram."""
+    root = PACKAGE.parent
+    text = (root / "docs" / "ARCHITECTURE.md").read_text()
+    named = set(re.findall(r"\b((?:ganlab|conf|tests|experiments|docs)/[\w/]+(?:\.py|\.yaml|\.md)?)", text))
+    folder = None
+    for line in text.split("\n"):
+        heading = re.search(r"^\w.*?\s(ganlab/(?:\w+/)?)\s", line)
+        if heading:
+            folder = heading.group(1)
+        elif folder and (item := re.match(r"^  (\w+\.py)\s", line)):
+            named.add(folder + item.group(1))
+    missing = sorted(p for p in named if not (root / p).exists() and not (root / f"{p}.py").exists())
+    assert len(named) > 40
+    assert missing == []

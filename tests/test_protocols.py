@@ -16,10 +16,12 @@ from fitting import quiet_trainer
 from hydra import compose, initialize_config_dir
 from torch.utils.data import DataLoader, TensorDataset
 
-from ganlab.config import CONF_DIR, ConfigError, preflight
-from ganlab.losses import BEGANLoss, GANLoss, NonSaturating
+from ganlab.common.errors import CONF_DIR, ConfigError
+from ganlab.losses import GANLoss, NonSaturating
 from ganlab.modules import BEGANModule, GANModule
+from ganlab.modules.began import BEGANLoss
 from ganlab.nets import BEGANAutoencoder, BEGANGenerator, MLPDiscriminator, MLPGenerator
+from ganlab.preflight.command_line import preflight
 from ganlab.priors import draw_latent
 
 LATENT, BATCH, LR = 4, 16, 0.05

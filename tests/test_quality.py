@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from ganlab.config import CONF_DIR
-from ganlab.train import build
+from ganlab.common.errors import CONF_DIR
+from ganlab.composition.build import build
 
 pytestmark = pytest.mark.slow
 

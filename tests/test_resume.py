@@ -20,8 +20,8 @@ from hydra import compose, initialize_config_dir
 
 from ganlab.callbacks import LatentCDFCallback, RunCheckpoint
 from ganlab.callbacks.run_checkpoint import Preempted
-from ganlab.config import CONF_DIR
-from ganlab.train import build
+from ganlab.common.errors import CONF_DIR
+from ganlab.composition.build import build
 
 N = 12
 COMMON = [
@@ -268,7 +268,7 @@ def test_a_signal_inside_a_long_iteration_is_honoured_within_the_grace_period(tm
 
 
 def test_an_unreadable_last_checkpoint_falls_back_to_the_previous_one(tmp_path, capsys):
-    from ganlab.checkpoints import resolve_resume
+    from ganlab.composition.checkpoints import resolve_resume
 
     fit(tmp_path / "run", CASES["ring_unrolled_k2"] + ["model.max_iterations=6"])
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
@@ -280,7 +280,7 @@ def test_an_unreadable_last_checkpoint_falls_back_to_the_previous_one(tmp_path, 
             assert resolve_resume(ckpt_path, tmp_path, run_dir) == str(previous)
             assert "using the previous checkpoint" in capsys.readouterr().err
     previous.write_bytes(b"")
-    from ganlab.errors import ConfigError
+    from ganlab.common.errors import ConfigError
 
     with pytest.raises(ConfigError, match="last.prev.ckpt is not a readable checkpoint"):
         resolve_resume(str(last), tmp_path)

@@ -18,8 +18,8 @@ import torch
 from clirun import run_in_process
 from omegaconf import OmegaConf
 
-from ganlab.resume_rules import changes, check_config_change, derived_from_changeable
-from ganlab.runtime import RunDirBusy, hold_run_dir, is_busy
+from ganlab.common.runtime import RunDirBusy, hold_run_dir, is_busy
+from ganlab.preflight.resume_rules import changes, check_config_change, derived_from_changeable
 
 RING = [
     "experiment=ring_gan",
@@ -128,7 +128,7 @@ def test_an_allowed_lr_change_rescales_a_decaying_schedule():
 
 
 HOLD = (
-    "import sys, time; from ganlab.runtime import hold_run_dir; hold_run_dir(sys.argv[1]); "
+    "import sys, time; from ganlab.common.runtime import hold_run_dir; hold_run_dir(sys.argv[1]); "
     "print('held', flush=True); time.sleep(120)"
 )
 
@@ -170,3 +170,25 @@ def test_the_change_rules():
     )
     assert derived_from_changeable(cfg, ["optim.total", "s"]) == {"optim.total"}
     assert check_config_change(None, cfg, "x") == {}
+
+
+def test_a_checkpoint_naming_a_moved_class_reads_under_its_new_path(tmp_path):
+    """Issue #18 moved BEGANLoss (losses.py → modules/began.py) and the loggers: checkpoints written before still
+    restore and resume (their recorded run config is read with the new paths)."""
+    from hydra.utils import get_method, instantiate
+
+    from ganlab.composition.checkpoints import MOVED_TARGETS, forget_checkpoint, read_checkpoint
+    from ganlab.modules.began import BEGANLoss
+
+    old = {"loss": {"_target_": "ganlab.losses.BEGANLoss", "gamma": 0.25, "lambda_k": 0.01}}
+    old["logger"] = {"_target_": "ganlab.loggers.wandb_logger", "tags": [{"_target_": "ganlab.loggers.build_logger"}]}
+    path = tmp_path / "old.ckpt"
+    torch.save({"state_dict": {}, "ganlab": {"config": old}}, path)
+    forget_checkpoint()
+    config = read_checkpoint(path)["ganlab"]["config"]
+    loss = instantiate(config["loss"])
+    assert isinstance(loss, BEGANLoss) and (loss.gamma, loss.lambda_k) == (0.25, 0.01)
+    assert config["logger"]["_target_"] == "ganlab.composition.loggers.wandb_logger"
+    assert config["logger"]["tags"][0]["_target_"] == "ganlab.composition.loggers.build_logger"
+    for new in MOVED_TARGETS.values():
+        assert callable(get_method(new)), new

@@ -7,9 +7,9 @@ from datafiles import write_mnist
 from hydra import compose, initialize_config_dir
 from realdata import link_mnist, needs_mnist
 
-from ganlab.config import CONF_DIR
+from ganlab.common.errors import CONF_DIR
+from ganlab.composition.fit import check_networks_fit_data
 from ganlab.data import MNISTDataModule, StackedMNISTDataModule, stacked_label
-from ganlab.fit_checks import check_networks_fit_data
 
 
 def test_stacked_label_is_base_ten_over_channels():

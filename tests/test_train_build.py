@@ -1,12 +1,12 @@
-"""``ganlab.train.build`` from composed configs: loggers and run-directory contents, in process."""
+"""``ganlab.cli.train.build`` from composed configs: loggers and run-directory contents, in process."""
 
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
 
-from ganlab.config import CONF_DIR
-from ganlab.train import build
+from ganlab.common.errors import CONF_DIR
+from ganlab.composition.build import build
 
 TINY = [
     "model.max_iterations=4",
@@ -74,7 +74,7 @@ def test_image_run_on_digits_writes_sample_grids(tmp_path):
 
 
 def test_network_data_shape_mismatch_fails_at_start_up_in_one_line(tmp_path):
-    from ganlab.config import ConfigError
+    from ganlab.common.errors import ConfigError
 
     with pytest.raises(ConfigError) as info:
         fit(
@@ -87,7 +87,7 @@ def test_network_data_shape_mismatch_fails_at_start_up_in_one_line(tmp_path):
 
 
 def test_mode_coverage_on_image_data_is_refused_in_one_line(tmp_path):
-    from ganlab.config import ConfigError
+    from ganlab.common.errors import ConfigError
 
     with pytest.raises(ConfigError, match="data=digits; accepted: data=ring|grid"):
         fit(tmp_path, ["data=digits", "model=gan_mlp"], TINY_IMAGES)

@@ -17,8 +17,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from ganlab.callbacks.wandb_run import WandbRunCallback, run_record, wandb_run_id, wandb_run_record
-from ganlab.config import CONF_DIR
-from ganlab.loggers import auto_tags, build_logger, logger_callbacks, wandb_group, wandb_name
+from ganlab.common.errors import CONF_DIR
+from ganlab.composition.loggers import auto_tags, build_logger, logger_callbacks, wandb_group, wandb_name
 
 wandb = pytest.importorskip("wandb")
 pb = pytest.importorskip("wandb.proto.wandb_internal_pb2")

@@ -45,7 +45,7 @@ from experiments.bench.models import (
     newest_run_checkpoint,
     train_preset,
 )
-from ganlab.compose import restore_checkpoint
+from ganlab.composition.build import restore_checkpoint
 from ganlab.metrics.evaluator import ImageEvaluator
 from ganlab.moments import ks_normal, standardized_moments
 

@@ -30,8 +30,8 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from ganlab.callbacks import DivergenceGuard, RunCheckpoint
-from ganlab.config import CONF_DIR
-from ganlab.train import build
+from ganlab.common.errors import CONF_DIR
+from ganlab.composition.build import build
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).parent / "out"

@@ -38,10 +38,10 @@ from hydra import compose, initialize_config_dir
 
 from experiments.bench.speed import Timer, sync
 from ganlab.callbacks.run_checkpoint import Preempted
-from ganlab.config import CONF_DIR
+from ganlab.common.errors import CONF_DIR
+from ganlab.composition.build import build
 from ganlab.latent.inversion import invert
 from ganlab.latent.masks import make_mask
-from ganlab.train import build
 
 OUT = Path(os.environ.get("OUT") or Path(__file__).parent / "out")
 IMAGES = ["callbacks.diagnostics=null"]  # the per-epoch diagnostics figure costs the same on both devices

@@ -30,8 +30,8 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-from ganlab.config import CONF_DIR
-from ganlab.train import build
+from ganlab.common.errors import CONF_DIR
+from ganlab.composition.build import build
 from ganlab.unroll import lookahead
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -38,7 +38,7 @@ from torch import Tensor
 
 from experiments.bench.checkpoint import linked_data_root
 from experiments.bench.models import ensure_gan_checkpoint
-from ganlab.compose import restore_checkpoint
+from ganlab.composition.build import restore_checkpoint
 from ganlab.latent.inversion import invert, masked_mse
 from ganlab.latent.masks import MASKS, apply_mask, make_mask
 

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from ganlab.checkpoints import latest_checkpoint
+from ganlab.composition.checkpoints import latest_checkpoint
 
 #: The GAN the benchmarks use: issue #4's 5-epoch DCGAN (classifier-FID ≈ 11.4).
 GAN_PRESET, GAN_EPOCHS = "mnist_dcgan", 5

@@ -1,5 +1,5 @@
 """Mode-coverage benchmark (issue #2): ring and grid × seeds × {k = 0, first-order k = 5, second-order k = 5}
-at a fixed iteration budget, non-saturating loss, through the real config + ``ganlab.train.build``.
+at a fixed iteration budget, non-saturating loss, through the real config + ``ganlab.cli.train.build``.
 Prints a Markdown table beside the published numbers and writes experiments/bench/out/modes.{json,md}.
 
     python -m experiments.bench.modes [--seeds 5] [--iterations 3000] [--workers 2] [--overrides optim=adam]

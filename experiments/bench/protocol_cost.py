@@ -49,8 +49,8 @@ def time_case(name: str, iterations: int, data_root: str | None) -> float:
     import torch
     from hydra import compose, initialize_config_dir
 
-    from ganlab.config import CONF_DIR
-    from ganlab.train import build
+    from ganlab.common.errors import CONF_DIR
+    from ganlab.composition.build import build
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp, initialize_config_dir(str(CONF_DIR), version_base="1.3"):

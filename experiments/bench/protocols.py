@@ -1,7 +1,7 @@
 """PacGAN's Table 1 protocol (``experiment=ring_pacgan|grid_pacgan``) over seeds, beside the published rows.
 
 Each job is one seed of one configuration — GAN (m = 1), PacGAN2/3/4, and the same protocol with k = 5 unrolling
-(first and second order; no paper has these rows) — run through the real config + ``ganlab.train.build``, one
+(first and second order; no paper has these rows) — run through the real config + ``ganlab.cli.train.build``, one
 thread each, ``--workers`` at a time. Modes / % high quality / reverse KL are read at every evaluation (every
 ``--eval-every`` iterations, 2 500 samples), so the output holds the curves as well as the final numbers:
 

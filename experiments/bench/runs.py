@@ -1,4 +1,4 @@
-"""One benchmark job: a preset composed with overrides, fitted through ``ganlab.train.build`` on one thread in a
+"""One benchmark job: a preset composed with overrides, fitted through ``ganlab.cli.train.build`` on one thread in a
 temporary run directory, whose outputs are read before the directory goes."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ def fit_in_temp_dir(overrides: list[str], read: Callable[[Path], Any]) -> tuple[
     import torch
     from hydra import compose, initialize_config_dir
 
-    from ganlab.config import CONF_DIR
-    from ganlab.train import build
+    from ganlab.common.errors import CONF_DIR
+    from ganlab.composition.build import build
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp, initialize_config_dir(str(CONF_DIR), version_base="1.3"):

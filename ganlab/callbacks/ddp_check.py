@@ -15,7 +15,7 @@ training batches all differ; equal ones mean every rank generates the same fakes
 
 With one process the callback does nothing (one integer comparison per hook), so it can always be on.
 
-``check_ddp_multirun`` (``ganlab/ddp_rules.py``): the compose-time refusal of a local Hydra multirun with a
+``check_ddp_multirun`` (``ganlab/preflight/ddp_rules.py``): the compose-time refusal of a local Hydra multirun with a
 multi-process trainer.
 """
 
@@ -32,7 +32,6 @@ import torch.distributed as dist
 from torch import Tensor
 
 from ganlab.callbacks.metrics_json import write_metrics_json
-from ganlab.ddp_rules import check_ddp_multirun, launches_ranks  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 

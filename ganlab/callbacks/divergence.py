@@ -6,7 +6,7 @@ Checked every iteration, where it costs one fused norm per check (``torch._forea
 - every network's weights at the end of each iteration (a finite gradient can still overflow a weight);
 - the logged losses at each logging iteration.
 
-Policies: ``stop`` (default) raises :class:`ganlab.errors.Diverged` naming the iteration, the quantity and the
+Policies: ``stop`` (default) raises :class:`ganlab.common.errors.Diverged` naming the iteration, the quantity and the
 last finite checkpoint (``last.ckpt`` is only ever written after these checks passed, at an iteration boundary);
 ``metrics.json`` records it and ``ganlab-train`` exits with code 3. ``skip`` drops the step whose gradients
 are not finite (its gradients are cleared, so the optimizer leaves those weights and their moments as they
@@ -22,8 +22,8 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
-from ganlab.errors import Diverged
-from ganlab.runtime import say
+from ganlab.common.errors import Diverged
+from ganlab.common.runtime import say
 
 POLICIES = ("stop", "skip", "warn")
 OUTPUT_KEYS = ("train/d_real", "train/d_fake")

@@ -35,6 +35,14 @@ def plot_mode_coverage(samples, mixture, result: ModeCoverage, path: Path, title
     fig.savefig(path, dpi=90)
 
 
+def mode_coverage_message(datamodule) -> str:
+    name = getattr(datamodule, "name", type(datamodule).__name__)
+    return (
+        f"callbacks.mode_coverage needs a 2-D mixture but data={name}; accepted: data=ring|grid, or "
+        "callbacks=images (or callbacks.mode_coverage=null) for image data"
+    )
+
+
 class ModeCoverageCallback(pl.Callback):
     """Evaluates ``n_samples`` generator samples from a *fixed* latent batch (its own RNG, so training
     noise is not consumed) against ``trainer.datamodule.mixture``."""
@@ -58,8 +66,7 @@ class ModeCoverageCallback(pl.Callback):
         self._cache: tuple[int, torch.Tensor, ModeCoverage] | None = None
 
     def setup(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
-        from ganlab.errors import ConfigError
-        from ganlab.fit_checks import mode_coverage_message
+        from ganlab.common.errors import ConfigError
 
         if not hasattr(trainer.datamodule, "mixture"):
             raise ConfigError(mode_coverage_message(trainer.datamodule))

@@ -13,7 +13,8 @@ How: the new file is written beside the old one and fsynced, the old one becomes
 so a ``last.ckpt`` exists at every instant) and the new one is renamed over ``last.ckpt``: a crash while writing
 leaves both generations intact, and resuming falls back to ``last.prev.ckpt`` when ``last.ckpt`` is unreadable.
 
-Requeueing has exactly one owner (Lightning's own SLURM auto-requeue is switched off by ``ganlab.compose.build``):
+Requeueing has exactly one owner (Lightning's own SLURM auto-requeue is switched off by
+``ganlab.composition.build.build``):
 - jobs started by submitit (``hydra/launcher=slurm``): submitit's USR2 handler, called after the checkpoint is
   written, requeues the job; the requeued job runs in the same job directory and resumes from ``last.ckpt``;
 - a job started by a plain ``sbatch`` script: ganlab runs ``scontrol requeue $SLURM_JOB_ID`` on USR1 / USR2;
@@ -33,7 +34,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Checkpoint
 
-from ganlab.runtime import say, slurm_job_id
+from ganlab.common.runtime import say, slurm_job_id
 
 log = logging.getLogger(__name__)
 

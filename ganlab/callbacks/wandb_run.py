@@ -1,5 +1,6 @@
 """The W&B run of a training in every checkpoint (``checkpoint["wandb"]``), so a resumed training can continue it
-(``ganlab.loggers.build_logger``). The record holds plain strings only: checkpoints stay ``weights_only``-loadable."""
+(``ganlab.composition.loggers.build_logger``). The record holds plain strings only: checkpoints stay
+``weights_only``-loadable."""
 
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 from torchdata.stateful_dataloader import StatefulDataLoader
 from torchvision import datasets, transforms
 
+from ganlab.common.errors import ConfigError
 from ganlab.data.sampling import EpochBatchSampler
 from ganlab.data.shapes import check_declared_shape
 
@@ -31,8 +32,9 @@ DOWNLOAD_TIMEOUT_S = 30
 SPLITS = ("train", "test")
 
 
-class DatasetNotFoundError(FileNotFoundError):
-    """A dataset's files are missing and could not be downloaded; the message says what to put where."""
+class DatasetNotFoundError(ConfigError, FileNotFoundError):
+    """A dataset's files are missing and could not be downloaded; the message says what to put where (a user's
+    mistake like a bad setting: one line, exit code 2)."""
 
 
 def default_root() -> Path:

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ganlab.options import MASKS  # noqa: F401  (re-exported)
+from ganlab.common.options import MASKS  # noqa: F401  (re-exported)
 
 
 def pepper_mask(n: int, height: int, width: int, fraction: float = 0.3, seed: int = 0) -> Tensor:

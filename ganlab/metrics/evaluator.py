@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ganlab.errors import ConfigError
+from ganlab.common.errors import ConfigError
 from ganlab.metrics.extractors import ClassifierExtractor, build_extractor
 from ganlab.metrics.image_metrics import (
     ImageMetricSuite,

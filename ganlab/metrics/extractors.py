@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from ganlab.errors import ConfigError
+from ganlab.common.errors import ConfigError
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
 INCEPTION_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{INCEPTION_FILE}"
@@ -174,7 +174,7 @@ def file_digest(path: Path, length: int = 10) -> str:
 def classifier_file(datamodule, classifier_dir: str | os.PathLike, path: str | os.PathLike | None = None) -> Path:
     """The domain classifier that judges ``datamodule``'s images: ``path`` if given, else
     ``<classifier_dir>/<domain>.pt``. One ConfigError line when none fits or the file is missing."""
-    from ganlab.fit_checks import data_options
+    from ganlab.data.catalog import data_options
 
     name = getattr(datamodule, "name", type(datamodule).__name__)
     domain = getattr(datamodule, "classifier_domain", None)

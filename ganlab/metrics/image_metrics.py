@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 from torchmetrics import Metric
 
-from ganlab.errors import ConfigError
+from ganlab.common.errors import ConfigError
 from ganlab.metrics.extractors import FeatureExtractor
 
 METRICS = ("fid", "kid", "is", "modes")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ganlab.errors import ConfigError
+from ganlab.common.errors import ConfigError
 from ganlab.metrics.image_metrics import image_batches
 from ganlab.nets.base import eval_mode
 

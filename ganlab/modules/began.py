@@ -12,11 +12,45 @@ resume stays exact). A decay every N iterations instead is ``optim.scheduler_g/_
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
 
-from ganlab.losses import BEGANLoss
+from ganlab.losses import DiscriminatorFn
 from ganlab.modules.base import AdversarialModule, OptimizerFactory, grad_norm
+
+
+@dataclass
+class BEGANLoss:
+    """BEGAN (Berthelot et al. 2017): D is an autoencoder, L(v) = mean |v − D(v)| its L1 reconstruction error.
+
+    L_D = L(x) − k_t · L(G(z_D)),   L_G = L(G(z_G)),
+    k_{t+1} = clip(k_t + λ_k (γ L(x) − L(G(z_G))), 0, 1),   M_global = L(x) + |γ L(x) − L(G(z_G))|.
+    """
+
+    gamma: float = 0.5
+    lambda_k: float = 0.001
+    name: str = "began"
+
+    @staticmethod
+    def reconstruction(autoencoder: DiscriminatorFn, x: Tensor) -> Tensor:
+        return (autoencoder(x) - x).abs().mean()
+
+    def d_loss(self, real_error: Tensor, fake_error: Tensor, k: Tensor) -> Tensor:
+        return real_error - k * fake_error
+
+    def g_loss(self, fake_error: Tensor) -> Tensor:
+        return fake_error
+
+    def balance(self, real_error: Tensor, fake_error: Tensor) -> Tensor:
+        return (self.gamma * real_error - fake_error).detach()
+
+    def next_k(self, k: Tensor, real_error: Tensor, fake_error: Tensor) -> Tensor:
+        return (k + self.lambda_k * self.balance(real_error, fake_error)).clamp(0.0, 1.0)
+
+    def convergence(self, real_error: Tensor, fake_error: Tensor) -> Tensor:
+        return real_error.detach() + self.balance(real_error, fake_error).abs()
 
 
 class BEGANModule(AdversarialModule):

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganlab.common.runtime import say
 from ganlab.nets.base import eval_mode
-from ganlab.runtime import say
 
 CLASSIFIER_FORMAT = "ganlab-classifier/1"
 SCALE_IMAGES = 5000

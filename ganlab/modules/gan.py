@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ganlab.common.options import UnrollMode, Update  # noqa: F401  (re-exported)
 from ganlab.losses import DiscriminatorFn, GANLoss
 from ganlab.modules.base import AdversarialModule, OptimizerFactory, grad_norm
-from ganlab.options import UnrollMode, Update  # noqa: F401  (re-exported)
 from ganlab.unroll import check_supported, lookahead
 
 

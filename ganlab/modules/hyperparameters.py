@@ -1,8 +1,8 @@
 """A resumed run's optimizers take the run's configured hyper-parameters over the checkpoint's.
 
-They differ only when the user allowed a change (``allow_config_change=true``, ``ganlab/resume_rules.py``); then
-the checkpoints state what the optimizers really used. A changed lr rescales the schedule: the current lr and the
-scheduler's base lr by new / old (right for every multiplicative schedule: LambdaLR, LinearLR, StepLR, plateau)."""
+They differ only when the user allowed a change (``allow_config_change=true``, ``ganlab/preflight/resume_rules.py``);
+then the checkpoints state what the optimizers really used. A changed lr rescales the schedule: the current lr and
+the scheduler's base lr by new / old (right for every multiplicative schedule: LambdaLR, LinearLR, StepLR, plateau)."""
 
 from __future__ import annotations
 

@@ -16,15 +16,9 @@ import torch.multiprocessing as mp
 from clirun import run_ganlab_train
 from omegaconf import OmegaConf
 
-from ganlab.callbacks.ddp_check import (
-    broadcast_from_rank_zero,
-    check_ddp_multirun,
-    digest,
-    gather_ints,
-    launches_ranks,
-    max_abs_rank_diff,
-)
-from ganlab.config import ConfigError
+from ganlab.callbacks.ddp_check import broadcast_from_rank_zero, digest, gather_ints, max_abs_rank_diff
+from ganlab.common.errors import ConfigError
+from ganlab.preflight.ddp_rules import check_ddp_multirun, launches_ranks
 
 TIMEOUT_S = 180
 RANK_CHECK = ["++callbacks.ddp_check._target_=ganlab.callbacks.RankConsistencyCheck"]
@@ -147,7 +141,7 @@ def test_local_multirun_with_ddp_is_refused_in_one_line(trainer, multirun, launc
 
 
 def test_preflight_refuses_a_local_ddp_multirun():
-    from ganlab.config import preflight
+    from ganlab.preflight.command_line import preflight
 
     with pytest.raises(ConfigError, match="local multirun"):
         preflight(["-m", "trainer=ddp_cpu", "loss=minimax,non_saturating"])
@@ -217,8 +211,8 @@ def test_ring_ranks_draw_different_latents(ring_run):
 
 
 def test_ring_checkpoint_loads_in_one_process(ring_run):
+    from ganlab.composition.build import build_module
     from ganlab.modules import GANModule
-    from ganlab.train import build_module
 
     ckpt = torch.load(ring_run.run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert ckpt["ganlab"]["iteration"] == RING_ITERATIONS

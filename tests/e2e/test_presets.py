@@ -21,8 +21,8 @@ from PIL import Image
 from realdata import link_mnist, needs_mnist
 from test_train_build import TINY as TOY_TINY
 
-from ganlab.config import CONF_DIR
-from ganlab.train import build
+from ganlab.common.errors import CONF_DIR
+from ganlab.composition.build import build
 
 ALL_PRESETS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 #: Presets that train a domain classifier (for the metrics), not a GAN.

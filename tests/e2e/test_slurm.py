@@ -14,7 +14,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 
-from ganlab.config import CONF_DIR, PRIMARY, preflight
+from ganlab.common.errors import CONF_DIR, PRIMARY
+from ganlab.preflight.command_line import preflight
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER = REPO / "experiments" / "slurm" / "cluster.sh"

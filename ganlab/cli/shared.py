@@ -1,17 +1,44 @@
-"""What the checkpoint-reading entry points (``ganlab-eval``, ``ganlab-latent``) share: ``--help``, composing their
-config with a rule table checked before any checkpoint is read, and the one-line error wrapper (exit 2)."""
+"""What the entry points share: the one-line error wrapper (a setting or missing file: exit 2; a diverged run:
+exit 3), and for the checkpoint-reading ones (``ganlab-eval``, ``ganlab-latent``) ``--help`` and composing their
+config with a rule table checked before any checkpoint is read."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.errors import CONF_DIR, ConfigError, one_line
-from ganlab.rules import Rule, check_rules
+from ganlab.common.errors import CONF_DIR, ConfigError, Diverged, one_line
+from ganlab.common.validators import Rule
+from ganlab.preflight.rules import check_rules
 
 HELP_FLAGS = ("-h", "--help")
+
+
+def exit_code(exc: BaseException) -> int | None:
+    """2 for the user's mistake (a setting, a missing file), 3 for a run that diverged, None for a crash."""
+    if isinstance(exc, ConfigError):
+        return 2
+    if isinstance(exc, Diverged):
+        return 3
+    return None
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+@contextmanager
+def one_line_errors(prog: str, tell: Callable[[str], object] = _to_stderr) -> Iterator[None]:
+    """A ConfigError or Diverged inside becomes ``<prog>: error: <message>`` and its exit code; anything else
+    propagates (a crash keeps its traceback)."""
+    try:
+        yield
+    except (ConfigError, Diverged) as exc:
+        tell(f"{prog}: error: {exc}")
+        sys.exit(exit_code(exc))
 
 
 def usage(prog: str, doc: str, config_name: str) -> str:
@@ -40,16 +67,13 @@ def compose_entry(config_name: str, argv: list[str], rules: Sequence[Rule] = ())
 
 
 def run_entry(prog: str, run: Callable[[list[str]], object], doc: str, config_name: str) -> None:
-    """``prog``'s main: ``--help`` prints usage (exit 0); a ConfigError is one line on stderr (exit 2)."""
-    from ganlab.runtime import silence_unactionable_warnings
+    """``prog``'s main: ``--help`` prints usage (exit 0); then ``run(argv)`` inside ``one_line_errors``."""
+    from ganlab.common.runtime import silence_unactionable_warnings
 
     silence_unactionable_warnings()
     argv = sys.argv[1:]
     if any(arg in HELP_FLAGS for arg in argv):
         print(usage(prog, doc, config_name))
         sys.exit(0)
-    try:
+    with one_line_errors(prog):
         run(argv)
-    except ConfigError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        sys.exit(2)

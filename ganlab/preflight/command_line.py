@@ -1,4 +1,4 @@
-"""The compose-time validation behind ``ganlab-train`` (schemas: ``ganlab/schemas.py``).
+"""The compose-time validation behind ``ganlab-train`` (schemas: ``ganlab/composition/schemas.py``).
 
 Every bad input must end in *one* line naming the key, the bad value and the accepted values, a
 non-zero exit, and no run directory: ``preflight`` composes the configuration (every combination
@@ -8,7 +8,6 @@ of a multirun sweep) before Hydra creates anything.
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,35 +15,14 @@ from dataclasses import dataclass
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-import ganlab.loggers  # noqa: F401  (registers the ganlab.wandb_* resolvers)
-import ganlab.schemas  # noqa: F401  (registers the structured-config schemas)
-from ganlab.checks import check_resume, validate  # noqa: F401  (re-exported)
-from ganlab.errors import CONF_DIR, PRIMARY, ConfigError, one_line  # noqa: F401  (re-exported)
-from ganlab.rules import RULES, Rule, check_rules  # noqa: F401  (re-exported)
-from ganlab.run_dir import claim_run_dir
-from ganlab.runtime import slurm_job_id  # noqa: F401  (re-exported)
+import ganlab.composition.loggers  # noqa: F401  (registers the ganlab.wandb_* resolvers)
+import ganlab.composition.resolvers  # noqa: F401  (registers run_stamp, path_safe, mul)
+import ganlab.composition.schemas  # noqa: F401  (registers the structured-config schemas)
+from ganlab.common.errors import CONF_DIR, PRIMARY, ConfigError, one_line
+from ganlab.preflight.checks import validate
+from ganlab.preflight.run_dir import claim_run_dir
 
 MAX_SWEEP_CHECKS = 256
-
-
-def run_stamp() -> str:
-    """The last part of a single run's directory: ``slurm-<job id>`` inside a Slurm job (a requeued job gets
-    its directory, hence its checkpoint, back), else the start time."""
-    from datetime import datetime
-
-    job = slurm_job_id()
-    return f"slurm-{job}" if job else datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
-
-
-def path_safe(text: str) -> str:
-    """A job's override string as one directory name (group overrides such as ``callbacks/metrics=x`` have '/')."""
-    return str(text).replace("/", ".")
-
-
-OmegaConf.register_new_resolver("ganlab.run_stamp", run_stamp, use_cache=True, replace=True)
-OmegaConf.register_new_resolver("ganlab.path_safe", path_safe, replace=True)
-#: ``${ganlab.mul:100,${model.discriminator.pack}}``: a product of integers (PacGAN's batch of 100 packs of m samples).
-OmegaConf.register_new_resolver("ganlab.mul", lambda *factors: math.prod(int(f) for f in factors), replace=True)
 
 
 # --------------------------------------------------------------------------- command line
@@ -196,8 +174,8 @@ def preflight(argv: Sequence[str]) -> list[str]:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from ganlab.ddp_rules import check_ddp_multirun
-    from ganlab.fit_checks import check_networks_fit_data
+    from ganlab.composition.fit import check_networks_fit_data
+    from ganlab.preflight.ddp_rules import check_ddp_multirun
 
     argv = translate_aliases(argv)
     args = split_argv(argv)

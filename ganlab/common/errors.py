@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 #: The Hydra config tree and the primary config of ``ganlab-train``.
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 PRIMARY = "train"
 
 

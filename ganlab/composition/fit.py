@@ -1,29 +1,12 @@
-"""Do the networks fit the data? Checked by ``preflight`` (networks built on the meta device: no memory, no
-compute, before any run directory exists) and again by ``build`` on the real objects."""
+"""Composition: do the networks fit the data? Checked by the preflight (``check_networks_fit_data``: networks built
+on the meta device, no memory, no compute, before any run directory exists) and again by ``build`` on the real
+objects (``check_fit``)."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 
-from ganlab.errors import CONF_DIR, ConfigError
-
-
-def data_options(accepts) -> list[str]:
-    """The ``data=`` options whose data-module class satisfies ``accepts(cls)`` (read from the classes)."""
-    from hydra.utils import get_class
-    from omegaconf import OmegaConf
-
-    names = []
-    for path in sorted((CONF_DIR / "data").glob("*.yaml")):
-        target = OmegaConf.load(path).get("_target_")
-        if target and accepts(get_class(target)):
-            names.append(path.stem)
-    return names
-
-
-def data_options_with_classes(classes: int) -> list[str]:
-    """The ``data=`` options whose data module yields labels of ``classes`` classes."""
-    return data_options(lambda cls: getattr(cls, "num_classes", None) == classes)
+from ganlab.common.errors import ConfigError
 
 
 @contextmanager
@@ -43,14 +26,6 @@ def shape_errors_as_config_errors():
         if isinstance(cause, ValueError):  # a network option out of range (e.g. init=…): the network says which
             raise ConfigError(str(cause)) from None
         raise
-
-
-def mode_coverage_message(datamodule) -> str:
-    name = getattr(datamodule, "name", type(datamodule).__name__)
-    return (
-        f"callbacks.mode_coverage needs a 2-D mixture but data={name}; accepted: data=ring|grid, or "
-        "callbacks=images (or callbacks.mode_coverage=null) for image data"
-    )
 
 
 #: The networks a model config may hold, and the attribute that declares the shape each one meets the data with.
@@ -75,6 +50,8 @@ def check_fit(datamodule, nets) -> None:
                 f"model.{key}.{attr}={list(actual)} does not fit data={getattr(datamodule, 'name', '?')} "
                 f"(samples of shape {list(expected)}); accepted: {list(expected)}"
             )
+    from ganlab.data.catalog import data_options_with_classes
+
     classes = next((n.num_classes for n in found.values() if getattr(n, "num_classes", None)), None)
     available = getattr(datamodule, "num_classes", None)
     if classes and available != classes:
@@ -101,6 +78,8 @@ def check_networks_fit_data(cfg) -> None:
     datamodule = instantiate(cfg.data)
     callbacks = cfg.get("callbacks") or {}
     if callbacks.get("mode_coverage") is not None and not hasattr(datamodule, "mixture"):
+        from ganlab.callbacks.mode_coverage import mode_coverage_message
+
         raise ConfigError(mode_coverage_message(datamodule))
     with shape_errors_as_config_errors(), torch.device("meta"):
         nets = {key: instantiate(model[key]) for key in keys}

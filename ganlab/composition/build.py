@@ -1,6 +1,6 @@
 """Composition: a datamodule, module and trainer from a composed config; a trained module restored from its
 checkpoint (``restore_checkpoint``, used by ganlab-eval and ganlab-latent). Imports the core (nets, data, modules,
-callbacks, loggers, checkpoints) and never the preflight (``ganlab.config``) or the entry points above it."""
+callbacks) and its own layer (loggers, checkpoints, fit), never ``ganlab.preflight`` or ``ganlab.cli`` above it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.errors import ConfigError, one_line
-from ganlab.fit_checks import check_fit, shape_errors_as_config_errors
+import ganlab.composition.resolvers  # noqa: F401  (conf/'s resolvers: composing needs them)
+import ganlab.composition.schemas  # noqa: F401  (conf/'s schemas: composing needs them)
+from ganlab.common.errors import ConfigError, one_line
+from ganlab.composition.fit import check_fit, shape_errors_as_config_errors
 
 #: ``optim.<key>`` → the module's keyword argument (other keys, e.g. a classifier's ``optimizer``, pass as named).
 OPTIM_KWARGS = {"generator": "optimizer_g", "discriminator": "optimizer_d"}
@@ -37,8 +39,8 @@ def build(cfg: DictConfig, resume_ckpt: str | None = None):
     import pytorch_lightning as pl
     from hydra.utils import instantiate
 
-    from ganlab.checkpoints import check_fits, read_checkpoint
-    from ganlab.loggers import build_logger, logger_callbacks
+    from ganlab.composition.checkpoints import check_fits, read_checkpoint
+    from ganlab.composition.loggers import build_logger, logger_callbacks
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
@@ -68,7 +70,7 @@ def cluster_plugins() -> list:
 # --------------------------------------------------------------------------- restoring a trained module
 def load_checkpoint(path: str) -> tuple[dict, DictConfig]:
     """(checkpoint dict, the run config it was trained with); ConfigError for a missing or foreign file."""
-    from ganlab.checkpoints import read_checkpoint
+    from ganlab.composition.checkpoints import read_checkpoint
 
     checkpoint = read_checkpoint(path, key="ckpt")
     config = (checkpoint.get("ganlab") or {}).get("config")

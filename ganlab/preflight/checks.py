@@ -1,4 +1,4 @@
-"""Preflight: what a composed ``ganlab-train`` config must satisfy beyond per-key rules (``ganlab/rules.py``):
+"""Preflight: what a composed ``ganlab-train`` config must satisfy beyond per-key rules (``ganlab/preflight/rules.py``):
 cross-key checks, a dry build of what the run builds first (optimizers, schedulers, callbacks), and a resume
 checkpoint that fits. Every failure is a one-line ``ConfigError``, raised before Hydra writes anything."""
 
@@ -8,9 +8,11 @@ from enum import Enum
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.errors import ConfigError, one_line
-from ganlab.options import UnrollMode, Update
-from ganlab.rules import RULES, check_rules, is_int
+from ganlab.common.errors import ConfigError, one_line
+from ganlab.common.options import UnrollMode, Update
+from ganlab.common.validators import is_int
+from ganlab.composition.schemas import BEGANLossSchema, BEGANModelSchema
+from ganlab.preflight.rules import RULES, check_rules
 
 
 def validate(cfg: DictConfig) -> None:
@@ -118,9 +120,9 @@ def check_resume(cfg: DictConfig) -> None:
         return
     import torch
 
-    from ganlab.checkpoints import check_fits, read_checkpoint, resolve_resume
-    from ganlab.compose import build_module, experiment_dir
-    from ganlab.resume_rules import check_config_change
+    from ganlab.composition.build import build_module, experiment_dir
+    from ganlab.composition.checkpoints import check_fits, read_checkpoint, resolve_resume
+    from ganlab.preflight.resume_rules import check_config_change
 
     path = resolve_resume(cfg.ckpt_path, experiment_dir(cfg))
     checkpoint = read_checkpoint(path)
@@ -141,12 +143,14 @@ def _choice(cfg: DictConfig, key: str, options: type[Enum]) -> Enum | None:
 
 
 def _check_model_fits_loss(cfg: DictConfig) -> None:
-    """BEGAN's autoencoder D and L1 losses only make sense together."""
+    """A model schema names the loss schema it trains with (``loss_schema``): BEGAN's autoencoder D and its L1
+    losses only make sense together. Checked on the composed nodes' schema classes."""
     model, loss = cfg.get("model"), cfg.get("loss")
     if model is None or loss is None:
         return
-    began_model = str(model.get("_target_", "")).endswith("BEGANModule")
-    began_loss = str(loss.get("_target_", "")).endswith("BEGANLoss")
+    model_type, loss_type = OmegaConf.get_type(model), OmegaConf.get_type(loss)
+    began_model = isinstance(model_type, type) and issubclass(model_type, BEGANModelSchema)
+    began_loss = isinstance(loss_type, type) and issubclass(loss_type, BEGANLossSchema)
     if began_model and not began_loss:
         raise ConfigError(f"loss={loss.get('name', '?')} does not fit model=began; accepted: loss=began")
     if began_loss and not began_model:

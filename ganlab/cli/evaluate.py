@@ -12,10 +12,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.compose import load_checkpoint, restore, restore_checkpoint  # noqa: F401  (re-exported)
-from ganlab.entry import compose_entry, run_entry
-from ganlab.errors import ConfigError
-from ganlab.rules import SEED, SPLIT, Rule, int_in, one_of, subset_of
+from ganlab.cli.shared import compose_entry, run_entry
+from ganlab.common.errors import ConfigError
+from ganlab.common.validators import SEED, SPLIT, Rule, int_in, one_of, subset_of
+from ganlab.composition.build import load_checkpoint, restore
 
 EVAL_CONFIG = "eval"
 EVAL_METRICS = ("fid", "kid", "is", "modes", "probe")

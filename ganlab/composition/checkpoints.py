@@ -11,9 +11,9 @@ from pathlib import Path
 
 import torch
 
-from ganlab.errors import ConfigError, one_line
-from ganlab.fit_checks import NETWORK_SHAPES
-from ganlab.runtime import say
+from ganlab.common.errors import ConfigError, one_line
+from ganlab.common.runtime import say
+from ganlab.composition.fit import NETWORK_SHAPES
 
 LAST = "last"
 LAST_FILE = Path("checkpoints") / "last.ckpt"
@@ -28,6 +28,29 @@ _LAST_READ: dict[tuple, dict] = {}
 
 def forget_checkpoint() -> None:
     _LAST_READ.clear()
+
+
+#: Classes that moved since a checkpoint may have been written: the run config a checkpoint records names them by
+#: their old path, which restoring (``instantiate``) and resuming (the settings comparison) read under the new one.
+MOVED_TARGETS = {
+    "ganlab.losses.BEGANLoss": "ganlab.modules.began.BEGANLoss",
+    "ganlab.loggers.wandb_logger": "ganlab.composition.loggers.wandb_logger",
+    "ganlab.loggers.build_logger": "ganlab.composition.loggers.build_logger",
+}
+
+
+def upgrade_config(node):
+    """``node`` (a run config as plain containers) with every moved ``_target_`` renamed, in place."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "_target_" and value in MOVED_TARGETS:
+                node[key] = MOVED_TARGETS[value]
+            else:
+                upgrade_config(value)
+    elif isinstance(node, list):
+        for value in node:
+            upgrade_config(value)
+    return node
 
 
 def read_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict:
@@ -47,6 +70,7 @@ def read_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict:
         raise ConfigError(f"{key}={path} is not a readable checkpoint ({reason}); accepted: {ACCEPTED}") from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise ConfigError(f"{key}={path} holds no model weights (no state_dict); accepted: {ACCEPTED}")
+    upgrade_config((checkpoint.get("ganlab") or {}).get("config"))
     _LAST_READ.clear()
     _LAST_READ[identity] = checkpoint
     return checkpoint

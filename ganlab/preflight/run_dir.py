@@ -1,5 +1,6 @@
 """Preflight: a single run's folder belongs to one run. A folder a live run holds is refused, so is one holding a
-run with other settings (``ganlab/resume_rules.py``); the claimed folder's lock is held for the process's life."""
+run with other settings (``ganlab/preflight/resume_rules.py``); the claimed folder's lock is held for the process's
+life."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.errors import ConfigError
+from ganlab.common.errors import ConfigError
 
 
 def hold(run_dir) -> None:
     """Hold ``run_dir``'s lock for this process (idempotent); ConfigError when a live run holds it."""
-    from ganlab.runtime import RunDirBusy, hold_run_dir
+    from ganlab.common.runtime import RunDirBusy, hold_run_dir
 
     try:
         hold_run_dir(run_dir)
@@ -24,8 +25,8 @@ def claim_run_dir(cfg: DictConfig, run_dir) -> None:
     """Before Hydra writes anything into a single run's directory: refuse one a live run holds, or one holding a
     run with other settings (a resume changes only what ``resume_rules.MAY_CHANGE`` lists); then hold its lock
     for the life of this process."""
-    from ganlab.resume_rules import check_config_change
-    from ganlab.runtime import is_busy, secondary_rank
+    from ganlab.common.runtime import is_busy, secondary_rank
+    from ganlab.preflight.resume_rules import check_config_change
 
     run_dir = Path(str(run_dir))
     # a DDP rank > 0 (rank 0 holds the folder), or a new folder (``train.run`` locks it once Hydra made it)
@@ -44,7 +45,7 @@ def claim_run_dir(cfg: DictConfig, run_dir) -> None:
 def saved_run_config(run_dir, auto_resume: bool = True) -> dict | None:
     """The settings a run directory's run was trained with: its checkpoint's (when it resumes from it), else
     its ``.hydra/config.yaml``; None for an empty directory."""
-    from ganlab.checkpoints import LAST_FILE, read_checkpoint, resolve_resume
+    from ganlab.composition.checkpoints import LAST_FILE, read_checkpoint, resolve_resume
 
     run_dir = Path(run_dir)
     if auto_resume and (run_dir / LAST_FILE).parent.is_dir():
@@ -53,7 +54,7 @@ def saved_run_config(run_dir, auto_resume: bool = True) -> dict | None:
             return (read_checkpoint(path).get("ganlab") or {}).get("config")
     saved = run_dir / ".hydra" / "config.yaml"
     if saved.is_file():
-        from ganlab.resume_rules import plain
+        from ganlab.preflight.resume_rules import plain
 
         return plain(OmegaConf.load(saved))
     return None

@@ -1,6 +1,6 @@
 """``ganlab-latent task=invert|inpaint|interpolate|arithmetic|truncate ckpt=<file.ckpt> …`` (conf/latent.yaml).
 
-Parses and checks the settings (``LATENT_RULES``, before any heavy import), then ``ganlab.latent.tasks`` rebuilds
+Parses and checks the settings (``LATENT_RULES``, before any heavy import), then ``ganlab.cli.latent_tasks`` rebuilds
 the generator from the checkpoint's own config, runs one task of ``ganlab.latent`` and writes
 ``<ckpt dir>/latent/<task>-<time>/``: ``result.json`` and the task's figures. Earlier results are never replaced.
 """
@@ -14,10 +14,10 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from ganlab.entry import compose_entry, run_entry
-from ganlab.errors import ConfigError
-from ganlab.options import ENDPOINTS, MASKS
-from ganlab.rules import SEED, SPLIT, Rule, int_in, number_in, one_of, subset_of
+from ganlab.cli.shared import compose_entry, run_entry
+from ganlab.common.errors import ConfigError
+from ganlab.common.options import ENDPOINTS, MASKS
+from ganlab.common.validators import SEED, SPLIT, Rule, int_in, number_in, one_of, subset_of
 
 LATENT_CONFIG = "latent"
 TASKS = ("invert", "inpaint", "interpolate", "arithmetic", "truncate")
@@ -58,7 +58,7 @@ def run(argv: list[str]) -> Path:
     cfg = compose_entry(LATENT_CONFIG, argv, LATENT_RULES)
     for key in ("classifier_dir", "cache_dir", "data_root"):
         cfg[key] = OmegaConf.select(cfg, key)  # resolve now: paths.run_dir needs Hydra's runtime, unused here
-    from ganlab.latent import tasks
+    from ganlab.cli import latent_tasks as tasks
 
     datamodule, module = tasks.load_generator(cfg)
     tasks.check_endpoints(module, cfg)

@@ -11,16 +11,17 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from ganlab.compose import build, build_module, cluster_plugins, experiment_dir  # noqa: F401  (public here too)
-from ganlab.config import CONF_DIR, PRIMARY, ConfigError, preflight
-from ganlab.errors import Diverged
-from ganlab.runtime import say, set_run_log
+from ganlab.cli.shared import exit_code, one_line_errors
+from ganlab.common.errors import CONF_DIR, PRIMARY
+from ganlab.common.runtime import say, set_run_log
+from ganlab.composition.build import build, experiment_dir
+from ganlab.preflight.command_line import preflight
 
 
 def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
     """The checkpoint this run continues from, or None; says so on stdout."""
-    from ganlab.checkpoints import read_checkpoint, resolve_resume
-    from ganlab.resume_rules import check_config_change, record_resume
+    from ganlab.composition.checkpoints import read_checkpoint, resolve_resume
+    from ganlab.preflight.resume_rules import check_config_change, record_resume
 
     path = resolve_resume(cfg.get("ckpt_path"), experiment_dir(cfg), run_dir, cfg.get("auto_resume", True))
     if path is not None:
@@ -35,8 +36,8 @@ def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
 
 
 def run(cfg: DictConfig) -> dict:
-    from ganlab.checkpoints import forget_checkpoint
-    from ganlab.run_dir import hold
+    from ganlab.composition.checkpoints import forget_checkpoint
+    from ganlab.preflight.run_dir import hold
 
     run_dir = Path(cfg.paths.run_dir)
     hold(run_dir)  # already held since the preflight for a single run
@@ -79,15 +80,9 @@ def format_summary(cfg: DictConfig, summary: dict, run_dir: Path) -> str:
     return " | ".join(parts)
 
 
+PROG = "ganlab-train"
 #: (job directory, one-line error) of the jobs of this process's multirun that failed.
 FAILED_JOBS: list[tuple[str, str]] = []
-
-
-def user_errors() -> tuple[type[Exception], ...]:
-    """Mistakes of the user's (a bad setting, missing files): one line, no traceback."""
-    from ganlab.data import DatasetNotFoundError
-
-    return ConfigError, DatasetNotFoundError
 
 
 def in_multirun() -> bool:
@@ -102,16 +97,16 @@ def record_failure(cfg: DictConfig, exc: Exception) -> None:
     import json
     import traceback
 
-    from ganlab.errors import one_line
+    from ganlab.common.errors import one_line
 
     run_dir = Path(cfg.paths.run_dir)
     message = one_line(exc) or type(exc).__name__
     details = {"error": message, "type": type(exc).__name__, "traceback": traceback.format_exc()}
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "failed.json").write_text(json.dumps(details, indent=2) + "\n")
-    if not isinstance(exc, (*user_errors(), Diverged)):
+    if exit_code(exc) is None:  # a crash, not a setting or a divergence
         traceback.print_exc()
-    say(f"ganlab-train: job {run_dir.name} failed: {message}", error=True)
+    say(f"{PROG}: job {run_dir.name} failed: {message}", error=True)
     FAILED_JOBS.append((str(run_dir), message))
 
 
@@ -119,19 +114,16 @@ def record_failure(cfg: DictConfig, exc: Exception) -> None:
 def _hydra_main(cfg: DictConfig) -> None:
     failed = True
     try:
-        run(cfg)
-        failed = False
-    except Exception as exc:
         if in_multirun():
-            record_failure(cfg, exc)
-        elif isinstance(exc, user_errors()):
-            say(f"ganlab-train: error: {exc}", error=True)
-            sys.exit(2)
-        elif isinstance(exc, Diverged):
-            say(f"ganlab-train: error: {exc}", error=True)
-            sys.exit(3)
+            try:
+                run(cfg)
+            except Exception as exc:  # the sweep goes on
+                record_failure(cfg, exc)
+                return
         else:
-            raise
+            with one_line_errors(PROG, tell=lambda line: say(line, error=True)):
+                run(cfg)
+        failed = False
     finally:
         set_run_log(None)
         if cfg.get("logger") and "wandb" in str(cfg.logger.get("_target_", "")).lower():
@@ -141,19 +133,16 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    from ganlab.runtime import silence_unactionable_warnings
+    from ganlab.common.runtime import silence_unactionable_warnings
 
     silence_unactionable_warnings()
-    try:
+    with one_line_errors(PROG):
         argv = preflight(sys.argv[1:])
-    except ConfigError as exc:
-        print(f"ganlab-train: error: {exc}", file=sys.stderr)
-        sys.exit(2)
     sys.argv = [sys.argv[0], *argv]
     _hydra_main()
     if FAILED_JOBS:
         listing = "; ".join(f"{Path(d).name}: {m}" for d, m in FAILED_JOBS)
-        print(f"ganlab-train: {len(FAILED_JOBS)} job(s) failed ({listing})", file=sys.stderr)
+        print(f"{PROG}: {len(FAILED_JOBS)} job(s) failed ({listing})", file=sys.stderr)
         sys.exit(1)
 
 

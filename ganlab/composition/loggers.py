@@ -1,7 +1,7 @@
 """The experiment logger of a run (``conf/logger/*.yaml``), and Weights & Biases run naming and resume.
 
-W&B runs are grouped and named by OmegaConf resolvers registered when this module is imported (``ganlab.config``
-imports it, so they exist before Hydra composes):
+W&B runs are grouped and named by OmegaConf resolvers registered when this module is imported
+(``ganlab.preflight.command_line`` imports it, so they exist before Hydra composes):
 
 - ``${ganlab.wandb_group:<fallback>}``: in a Hydra multirun, the sweep and the job's *cell* —
   ``multirun_<timestamp>:<swept values but the seed>`` (e.g. ``…:loss=hinge``), so the seeds of one configuration
@@ -224,15 +224,15 @@ def run_config(cfg: DictConfig) -> dict:
 
 
 def build_logger(cfg: DictConfig, resume_ckpt: str | None = None):
-    """The run's logger: False for ``logger=none``; for W&B (``ganlab.loggers.wandb_logger``) a ``WandbLogger``
-    with the resolved config and, when ``resume_ckpt`` records a W&B run, that run's continuation; otherwise
-    ``instantiate(cfg.logger)``."""
+    """The run's logger: False for ``logger=none``; for W&B (``ganlab.composition.loggers.wandb_logger``) a
+    ``WandbLogger`` with the resolved config and, when ``resume_ckpt`` records a W&B run, that run's continuation;
+    otherwise ``instantiate(cfg.logger)``."""
     from hydra.utils import instantiate
 
     node = cfg.get("logger")
     if not node:
         return False
-    if not str(node.get("_target_", "")).endswith("ganlab.loggers.wandb_logger"):
+    if not str(node.get("_target_", "")).endswith("ganlab.composition.loggers.wandb_logger"):
         return instantiate(node)
     from ganlab.callbacks.wandb_run import wandb_run_record
 

@@ -50,7 +50,7 @@ def check_ddp_multirun(
     own and the jobs pair up only while all ranks stay in lockstep (Lightning #11300). Accepted:
     ``hydra/launcher=slurm`` (submitit starts the ranks; ``tasks_per_node``, when given, must then equal the
     processes per node) or one process per job. ``launcher``: the ``hydra/launcher`` choice (None: basic)."""
-    from ganlab.errors import ConfigError
+    from ganlab.common.errors import ConfigError
 
     trainer = cfg.get("trainer")
     if not multirun or not launches_ranks(trainer):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.errors import ConfigError
+from ganlab.common.errors import ConfigError
 
 #: Keys (and subtrees) a resume may change.
 MAY_CHANGE = (

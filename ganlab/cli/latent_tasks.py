@@ -1,4 +1,4 @@
-"""The tasks of ``ganlab-latent`` (``ganlab/latent/cli.py`` parses and checks the settings, then calls these):
+"""The tasks of ``ganlab-latent`` (``ganlab/cli/latent.py`` parses and checks the settings, then calls these):
 rebuild the generator from a checkpoint and run one tool of ``ganlab.latent``, writing figures into ``out``."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from omegaconf import DictConfig
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
-from ganlab.errors import ConfigError
+from ganlab.common.errors import ConfigError
+from ganlab.common.options import ENDPOINTS
 from ganlab.latent import (
     ALPHAS,
     apply_mask,
@@ -25,13 +26,12 @@ from ganlab.latent import (
     masked_mse,
     truncate,
 )
-from ganlab.options import ENDPOINTS
 
 
 # --------------------------------------------------------------------------- shared pieces
 def load_generator(cfg: DictConfig):
     """(datamodule, module) of the checkpoint, G frozen in eval mode; ConfigError for anything but an image GAN."""
-    from ganlab.compose import restore_checkpoint
+    from ganlab.composition.build import restore_checkpoint
 
     datamodule, module = restore_checkpoint(cfg.ckpt, cfg.data_root)
     shape = tuple(getattr(datamodule, "sample_shape", ()))

@@ -1,0 +1,31 @@
+"""The OmegaConf resolvers ``conf/`` uses (``${ganlab.run_stamp:}``, ``${ganlab.path_safe:…}``, ``${ganlab.mul:…}``),
+registered on import: whatever composes ``conf/`` (the preflight, ``composition/build.py``, a notebook) imports
+this first. The W&B naming resolvers live with the loggers (``composition/loggers.py``)."""
+
+from __future__ import annotations
+
+import math
+
+from omegaconf import OmegaConf
+
+from ganlab.common.runtime import slurm_job_id
+
+
+def run_stamp() -> str:
+    """The last part of a single run's directory: ``slurm-<job id>`` inside a Slurm job (a requeued job gets
+    its directory, hence its checkpoint, back), else the start time."""
+    from datetime import datetime
+
+    job = slurm_job_id()
+    return f"slurm-{job}" if job else datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
+
+
+def path_safe(text: str) -> str:
+    """A job's override string as one directory name (group overrides such as ``callbacks/metrics=x`` have '/')."""
+    return str(text).replace("/", ".")
+
+
+OmegaConf.register_new_resolver("ganlab.run_stamp", run_stamp, use_cache=True, replace=True)
+OmegaConf.register_new_resolver("ganlab.path_safe", path_safe, replace=True)
+#: ``${ganlab.mul:100,${model.discriminator.pack}}``: a product of integers (PacGAN's batch of 100 packs of m samples).
+OmegaConf.register_new_resolver("ganlab.mul", lambda *factors: math.prod(int(f) for f in factors), replace=True)
