@@ -5,19 +5,20 @@ Probabilistic objectives use numerically stable softplus forms:
 
     log D(x)       = -softplus(-l)        log(1 - D(x)) = -softplus(l)
 
-``GANLoss`` bundles an objective with an optional penalty (``ganlab.penalties``) and an optional
-weight constraint; the training step and the unrolled look-ahead both go through it, so adding a loss
-is one class here plus one YAML in ``conf/loss/``.
+``GANLoss`` bundles an objective with named penalties (``ganlab.penalties``), an optional weight constraint and
+an optional augmentation (``ganlab.augment``); the training step and the unrolled look-ahead both go through it,
+so adding a loss is one class here plus one YAML in ``conf/loss/``, and a penalty one class in
+``ganlab/penalties.py`` plus one YAML in ``conf/loss/penalty/``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 DiscriminatorFn = Callable[[Tensor], Tensor]
 
@@ -124,40 +125,92 @@ class Hinge(Objective):
 class DiscriminatorLoss:
     total: Tensor
     objective: Tensor
-    penalty: Tensor | None
+    #: each active penalty's weighted term (lazy ones scaled by their interval), by name
+    penalties: dict[str, Tensor]
     real_logits: Tensor
     fake_logits: Tensor
 
+    @property
+    def penalty(self) -> Tensor | None:
+        """The sum of the penalty terms (None without any)."""
+        return sum(self.penalties.values()) if self.penalties else None
+
 
 @dataclass
-class GANLoss:
-    """An objective plus an optional penalty (needs D) and an optional constraint on D's weights."""
+class DStep:
+    """What a penalty (or an augmentation's controller) sees of one D loss evaluation. ``d_fn`` already includes
+    the bundle's augmentation, so a gradient with respect to the inputs flows through it."""
 
-    objective: Objective
-    penalty: object | None = None  # ganlab.penalties.Penalty
-    constraint: object | None = None  # ganlab.penalties.WeightClipping
-    name: str | None = None
+    d_fn: DiscriminatorFn
+    real: Tensor
+    fake: Tensor
+    real_logits: Tensor
+    fake_logits: Tensor
+    generator: torch.Generator | None
+    iteration: int
 
-    def __post_init__(self) -> None:
-        self.name = self.name or self.objective.name
+    @classmethod
+    def of(cls, d_fn: DiscriminatorFn, real: Tensor, fake: Tensor, generator=None, iteration: int = 0) -> DStep:
+        """A step at (real, fake) outside a bundle: D evaluated on both (e.g. to call a penalty on its own)."""
+        return cls(d_fn, real, fake, d_fn(real), d_fn(fake), generator, iteration)
+
+
+class GANLoss(nn.Module):
+    """The D-side plug-in point: an objective, any number of named penalties (``ganlab.penalties``, each with a
+    weight and an ``every`` interval for lazy regularisation), an optional constraint on D's weights and an
+    optional augmentation applied once around ``d_fn`` — so D's step, G's step, every penalty and the unrolled
+    look-ahead all see augmented samples.
+
+    The training step calls ``start(iteration, generator)`` once per iteration (the noise RNG every technique
+    draws from, and the iteration lazy penalties count), then ``discriminator`` / ``generator``; nothing else.
+    Techniques with state (LeCam's anchors, ADA's probability) are submodules: checkpointed with the model, and
+    updated only from the real D step (``observe=True``), never from the look-ahead."""
+
+    def __init__(
+        self,
+        objective: Objective,
+        penalties: Mapping[str, nn.Module] | None = None,
+        constraint: object | None = None,  # ganlab.penalties.WeightClipping
+        augment: nn.Module | None = None,
+        name: str | None = None,
+    ):
+        super().__init__()
+        self.objective = objective
+        self.penalties = nn.ModuleDict(dict(penalties or {}))
+        self.constraint = constraint
+        self.augment = augment
+        self.name = name or objective.name
+        self.iteration, self.noise = 0, None
+
+    def start(self, iteration: int, generator: torch.Generator | None) -> None:
+        """Once per training iteration: the iteration (lazy penalties) and the RNG every technique draws from."""
+        self.iteration, self.noise = iteration, generator
+
+    def augmented(self, d_fn: DiscriminatorFn) -> DiscriminatorFn:
+        if self.augment is None:
+            return d_fn
+        augment, noise = self.augment, self.noise
+        return lambda x: d_fn(augment(x, noise))
 
     def discriminator(
-        self,
-        d_fn: DiscriminatorFn,
-        real: Tensor,
-        fake: Tensor,
-        real_label: float = 1.0,
-        generator: torch.Generator | None = None,
+        self, d_fn: DiscriminatorFn, real: Tensor, fake: Tensor, real_label: float = 1.0, observe: bool = False
     ) -> DiscriminatorLoss:
+        """D's loss at (real, fake). ``observe``: this is the D step itself (state of LeCam / ADA is updated)."""
+        d_fn = self.augmented(d_fn)
         real_logits, fake_logits = d_fn(real), d_fn(fake)
         objective = self.objective.d_loss(real_logits, fake_logits, real_label)
-        penalty = None
-        total = objective
-        if self.penalty is not None:
-            penalty = self.penalty(d_fn, real, fake, generator=generator)
-            total = objective + penalty
-        return DiscriminatorLoss(total, objective, penalty, real_logits, fake_logits)
+        step = DStep(d_fn, real, fake, real_logits, fake_logits, self.noise, self.iteration)
+        terms = {name: p(step) for name, p in self.penalties.items() if p.active(self.iteration)}
+        if observe:
+            for technique in (*self.penalties.values(), self.augment):
+                if hasattr(technique, "observe"):
+                    technique.observe(step)
+        total = objective + sum(terms.values()) if terms else objective
+        return DiscriminatorLoss(total, objective, terms, real_logits, fake_logits)
 
     def generator(self, d_fn: DiscriminatorFn, fake: Tensor) -> tuple[Tensor, Tensor]:
-        fake_logits = d_fn(fake)
+        fake_logits = self.augmented(d_fn)(fake)
         return self.objective.g_loss(fake_logits), fake_logits
+
+    def extra_repr(self) -> str:
+        return f"name={self.name}, objective={self.objective!r}, constraint={self.constraint!r}"

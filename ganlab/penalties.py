@@ -1,8 +1,12 @@
-"""Regularisers that need the discriminator and samples, and constraints on its weights.
+"""Regularisers of the discriminator (plugged into ``GANLoss.penalties``), and constraints on its weights.
 
-Penalties receive the discriminator as a function ``d_fn: x -> logits`` so that the same code serves
-the real network and the functional look-ahead copy used by unrolling (``ganlab.unroll``).
-Randomness comes from an explicit ``torch.Generator`` so runs resume exactly.
+A penalty sees one D loss evaluation (``ganlab.losses.DStep``: D as a function ``d_fn`` — the real network or the
+functional look-ahead copy used by unrolling, with the bundle's augmentation inside —, the samples, D's outputs on
+them, the run's noise RNG and the iteration) and returns its unweighted term; the base class weights it and, for
+lazy regularisation (``every`` = N > 1), applies it on every N-th iteration only, scaled by N (StyleGAN2, Karras
+et al. 2020, §B: the same expected strength at 1/N of the cost). Randomness comes from the run's RNG, so runs
+resume exactly. Adding a penalty: a class here + ``conf/loss/penalty/<name>.yaml`` (``# @package
+loss.penalties.<name>``).
 """
 
 from __future__ import annotations
@@ -10,65 +14,129 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from ganlab.losses import DiscriminatorFn
+from ganlab.losses import DiscriminatorFn, DStep
 
 
 def _per_sample_shape(x: Tensor) -> tuple[int, ...]:
     return (x.shape[0],) + (1,) * (x.dim() - 1)
 
 
-def gradient_norm_penalty(d_fn: DiscriminatorFn, points: Tensor, center: float = 1.0) -> Tensor:
-    """E[(||∇_x D(x)||₂ - center)²] at ``points``; the norm is per sample over all non-batch dims.
-    ``create_graph=True`` so that the penalty is differentiable w.r.t. D's parameters."""
+def input_gradient(d_fn: DiscriminatorFn, points: Tensor) -> Tensor:
+    """∇_x D(x) at ``points`` (per sample), with ``create_graph=True`` so a penalty on it trains D."""
     points = points.detach().requires_grad_(True)
     out = d_fn(points)
     (grad,) = torch.autograd.grad(out.sum(), points, create_graph=True)
-    norms = grad.flatten(1).norm(2, dim=1)
-    return ((norms - center) ** 2).mean()
+    return grad.flatten(1)
 
 
-class Penalty:
-    weight: float
+def gradient_norm_penalty(d_fn: DiscriminatorFn, points: Tensor, center: float = 1.0) -> Tensor:
+    """E[(||∇_x D(x)||₂ - center)²] at ``points``; the norm is per sample over all non-batch dims."""
+    return ((input_gradient(d_fn, points).norm(2, dim=1) - center) ** 2).mean()
 
-    def __call__(
-        self, d_fn: DiscriminatorFn, real: Tensor, fake: Tensor, generator: torch.Generator | None = None
-    ) -> Tensor:
+
+class Penalty(nn.Module):
+    """``weight`` × the term of ``term(step)``; with ``every`` = N applied on iterations 0, N, 2N, … scaled by N."""
+
+    #: whether the term differentiates through D twice (double backward; SyncBatchNorm cannot)
+    double_backward = True
+
+    def __init__(self, weight: float, every: int = 1):
+        super().__init__()
+        if not weight >= 0:
+            raise ValueError(f"{type(self).__name__}: weight={weight}; accepted: a number >= 0")
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"{type(self).__name__}: every={every}; accepted: an integer >= 1")
+        self.weight, self.every = float(weight), every
+
+    def active(self, iteration: int) -> bool:
+        return iteration % self.every == 0
+
+    def term(self, step: DStep) -> Tensor:
         raise NotImplementedError
+
+    def forward(self, step: DStep) -> Tensor:
+        return (self.weight * self.every) * self.term(step)
+
+    def extra_repr(self) -> str:
+        return f"weight={self.weight}" + (f", every={self.every}" if self.every > 1 else "")
 
 
 class GradientPenalty(Penalty):
     """WGAN-GP (Gulrajani et al. 2017): λ·E[(||∇D(x̂)||₂ - 1)²], x̂ = εx + (1-ε)G(z), ε ~ U[0, 1] per sample."""
 
-    def __init__(self, weight: float = 10.0, center: float = 1.0):
-        self.weight, self.center = float(weight), float(center)
+    def __init__(self, weight: float = 10.0, center: float = 1.0, every: int = 1):
+        super().__init__(weight, every)
+        self.center = float(center)
 
-    def __call__(self, d_fn, real, fake, generator=None):
-        eps = torch.rand(_per_sample_shape(real), generator=generator, device=real.device, dtype=real.dtype)
-        points = eps * real.detach() + (1.0 - eps) * fake.detach()
-        return self.weight * gradient_norm_penalty(d_fn, points, self.center)
-
-    def __repr__(self) -> str:
-        return f"GradientPenalty(weight={self.weight}, center={self.center})"
+    def term(self, step: DStep) -> Tensor:
+        real, fake = step.real.detach(), step.fake.detach()
+        eps = torch.rand(_per_sample_shape(real), generator=step.generator, device=real.device, dtype=real.dtype)
+        return gradient_norm_penalty(step.d_fn, eps * real + (1.0 - eps) * fake, self.center)
 
 
 class DraganPenalty(Penalty):
     """DRAGAN (Kodali et al. 2017): the gradient penalty at perturbed reals.
     x_p = x + c·std(x)·U[0, 1) (elementwise), x̂ = x + α(x_p - x), α ~ U[0, 1] per sample."""
 
-    def __init__(self, weight: float = 10.0, c: float = 0.5, center: float = 1.0):
-        self.weight, self.c, self.center = float(weight), float(c), float(center)
+    def __init__(self, weight: float = 10.0, c: float = 0.5, center: float = 1.0, every: int = 1):
+        super().__init__(weight, every)
+        self.c, self.center = float(c), float(center)
 
-    def __call__(self, d_fn, real, fake, generator=None):
-        real = real.detach()
-        noise = torch.rand(real.shape, generator=generator, device=real.device, dtype=real.dtype)
-        alpha = torch.rand(_per_sample_shape(real), generator=generator, device=real.device, dtype=real.dtype)
-        points = real + alpha * (self.c * real.std() * noise)
-        return self.weight * gradient_norm_penalty(d_fn, points, self.center)
+    def term(self, step: DStep) -> Tensor:
+        real, g = step.real.detach(), step.generator
+        noise = torch.rand(real.shape, generator=g, device=real.device, dtype=real.dtype)
+        alpha = torch.rand(_per_sample_shape(real), generator=g, device=real.device, dtype=real.dtype)
+        return gradient_norm_penalty(step.d_fn, real + alpha * (self.c * real.std() * noise), self.center)
 
-    def __repr__(self) -> str:
-        return f"DraganPenalty(weight={self.weight}, c={self.c})"
+
+class R1(Penalty):
+    """Zero-centred gradient penalty on real data (Mescheder et al. 2018): (γ/2)·E_x[||∇_x D(x)||²], ``weight`` = γ.
+    With an augmentation in the bundle the gradient is taken through it (StyleGAN2-ADA's choice)."""
+
+    def __init__(self, weight: float = 10.0, every: int = 1):
+        super().__init__(weight, every)
+
+    def samples(self, step: DStep) -> Tensor:
+        return step.real
+
+    def term(self, step: DStep) -> Tensor:
+        return 0.5 * input_gradient(step.d_fn, self.samples(step)).pow(2).sum(1).mean()
+
+
+class R2(R1):
+    """Zero-centred gradient penalty on generated data (Mescheder et al. 2018): (γ/2)·E_z[||∇ D(G(z))||²]."""
+
+    def samples(self, step: DStep) -> Tensor:
+        return step.fake
+
+
+class LeCam(Penalty):
+    """LeCam regularisation (Yu et al. 2021), in the form of the authors' code (google/lecam-gan, ``lecam_reg``):
+    E_x[relu(D(x) − α_F)²] + E_z[relu(α_R − D(G(z)))²], where α_R and α_F are exponential moving averages
+    (``decay``, from 0) of D's mean output on real and on generated data, updated from the D step (buffers:
+    checkpointed, so resume is exact). The paper's eq. 3 is the same without the ReLUs. Needs no second derivative."""
+
+    double_backward = False
+
+    def __init__(self, weight: float = 0.3, decay: float = 0.99, every: int = 1):
+        super().__init__(weight, every)
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"LeCam: decay={decay}; accepted: a number in [0, 1)")
+        self.decay = float(decay)
+        self.register_buffer("anchors", torch.zeros(2))  # (α_R, α_F)
+
+    def term(self, step: DStep) -> Tensor:
+        anchor_real, anchor_fake = self.anchors.to(step.real_logits.dtype)
+        return (step.real_logits - anchor_fake).relu().pow(2).mean() + (anchor_real - step.fake_logits).relu().pow(
+            2
+        ).mean()
+
+    @torch.no_grad()
+    def observe(self, step: DStep) -> None:
+        means = torch.stack([step.real_logits.detach().mean(), step.fake_logits.detach().mean()])
+        self.anchors.lerp_(means.to(self.anchors.dtype), 1.0 - self.decay)
 
 
 class WeightClipping:

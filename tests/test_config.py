@@ -79,7 +79,7 @@ def test_loss_aliases(hydra_conf, alias, objective, name):
     # exact type: NonSaturating subclasses Minimax
     assert type(loss.objective) is objective
     assert loss.name == name
-    assert loss.penalty is None and loss.constraint is None
+    assert len(loss.penalties) == 0 and loss.constraint is None and loss.augment is None
 
 
 def test_wgan_has_weight_clipping(hydra_conf):
@@ -87,14 +87,14 @@ def test_wgan_has_weight_clipping(hydra_conf):
     assert isinstance(loss.objective, losses.Wasserstein)
     assert isinstance(loss.constraint, penalties.WeightClipping)
     assert loss.constraint.clip == pytest.approx(0.01)
-    assert loss.penalty is None
+    assert len(loss.penalties) == 0
 
 
 def test_wgan_gp_has_gradient_penalty(hydra_conf):
     loss = instantiate(compose("train", overrides=["loss=wgan_gp"]).loss)
     assert isinstance(loss.objective, losses.Wasserstein)
-    assert isinstance(loss.penalty, penalties.GradientPenalty)
-    assert loss.penalty.weight == pytest.approx(10.0)
+    assert list(loss.penalties) == ["gp"] and isinstance(loss.penalties["gp"], penalties.GradientPenalty)
+    assert loss.penalties["gp"].weight == pytest.approx(10.0) and loss.penalties["gp"].every == 1
     assert loss.constraint is None
 
 

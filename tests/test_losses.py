@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ganlab.losses import GANLoss, Hinge, LeastSquares, Minimax, NonSaturating, Wasserstein
+from ganlab.penalties import R1, LeCam, Penalty
 
 ZERO = torch.zeros(64)
 
@@ -85,15 +86,57 @@ def test_softplus_forms_are_finite_at_extreme_logits():
         assert torch.isfinite(objective.g_loss(extreme))
 
 
-def test_ganloss_bundles_objective_and_penalty():
+def test_ganloss_bundles_objective_and_penalties():
     calls = []
 
-    def penalty(d_fn, real, fake, generator=None):
-        calls.append(generator)
-        return torch.tensor(0.5)
+    class Constant(Penalty):
+        def term(self, step):
+            calls.append(step.generator)
+            return torch.tensor(0.25)
 
-    loss = GANLoss(Minimax(), penalty=penalty)
+    loss = GANLoss(Minimax(), penalties={"c": Constant(weight=2.0), "lazy": Constant(weight=1.0, every=3)})
+    noise = torch.Generator()
+    loss.start(iteration=1, generator=noise)  # the lazy one is off at iteration 1
     out = loss.discriminator(lambda x: x.sum(1), torch.zeros(4, 2), torch.zeros(4, 2))
     assert out.total.item() == pytest.approx(2 * math.log(2) + 0.5)
-    assert out.penalty.item() == 0.5 and len(calls) == 1
+    assert out.penalty.item() == 0.5 and list(out.penalties) == ["c"] and calls == [noise]
+    loss.start(iteration=3, generator=noise)  # both on; the lazy term ×3
+    out = loss.discriminator(lambda x: x.sum(1), torch.zeros(4, 2), torch.zeros(4, 2))
+    assert out.penalty.item() == pytest.approx(0.5 + 0.75)
     assert loss.name == "minimax"
+
+
+def test_the_augmentation_wraps_d_once_for_d_g_and_every_penalty():
+    seen = []
+
+    class Shift(torch.nn.Module):
+        def forward(self, x, generator):
+            seen.append(generator)
+            return x + 1.0
+
+    d_inputs = []
+
+    def d_fn(x):
+        d_inputs.append(x.detach().clone())
+        return x.sum(1)
+
+    noise = torch.Generator()
+    loss = GANLoss(Minimax(), penalties={"r1": R1(weight=1.0)}, augment=Shift())
+    loss.start(0, noise)
+    real, fake = torch.zeros(2, 3), torch.zeros(2, 3)
+    loss.discriminator(d_fn, real, fake)
+    loss.generator(d_fn, fake)
+    # D on real, D on fake, D inside R1, D on the generator's fakes: every input shifted exactly once
+    assert len(d_inputs) == 4 and all(torch.equal(x, torch.ones(2, 3)) for x in d_inputs)
+    assert seen == [noise] * 4
+
+
+def test_observe_updates_state_only_from_the_d_step():
+    lecam = LeCam(weight=1.0)
+    loss = GANLoss(Minimax(), penalties={"lecam": lecam})
+    loss.start(0, None)
+    real, fake = torch.ones(4, 2), -torch.ones(4, 2)
+    loss.discriminator(lambda x: x.sum(1), real, fake)  # a look-ahead evaluation
+    assert lecam.anchors.tolist() == [0.0, 0.0]
+    loss.discriminator(lambda x: x.sum(1), real, fake, observe=True)  # the D step
+    assert lecam.anchors.tolist() == pytest.approx([0.02, -0.02])

@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from ganlab.penalties import DraganPenalty, GradientPenalty, WeightClipping, gradient_norm_penalty
+from ganlab.losses import DStep
+from ganlab.penalties import R1, R2, DraganPenalty, GradientPenalty, LeCam, WeightClipping, gradient_norm_penalty
 
 
 def _linear(weight: torch.Tensor) -> nn.Linear:
@@ -17,14 +18,14 @@ def test_gradient_penalty_zero_for_unit_norm_linear_critic():
     d = _linear(w / w.norm())
     g = torch.Generator().manual_seed(0)
     real, fake = torch.randn(32, 6), torch.randn(32, 6)
-    assert GradientPenalty()(lambda x: d(x).squeeze(1), real, fake, generator=g).item() == pytest.approx(0, abs=1e-10)
-    assert DraganPenalty()(lambda x: d(x).squeeze(1), real, fake, generator=g).item() == pytest.approx(0, abs=1e-10)
+    assert GradientPenalty()(DStep.of(lambda x: d(x).squeeze(1), real, fake, g)).item() == pytest.approx(0, abs=1e-10)
+    assert DraganPenalty()(DStep.of(lambda x: d(x).squeeze(1), real, fake, g)).item() == pytest.approx(0, abs=1e-10)
 
 
 def test_gradient_penalty_closed_form_for_scaled_linear_critic():
     w = torch.randn(6)
     d = _linear(3.0 * w / w.norm())  # ‖∇D‖ = 3 everywhere → λ (3 - 1)² = 40
-    value = GradientPenalty(weight=10.0)(lambda x: d(x).squeeze(1), torch.randn(8, 6), torch.randn(8, 6))
+    value = GradientPenalty(weight=10.0)(DStep.of(lambda x: d(x).squeeze(1), torch.randn(8, 6), torch.randn(8, 6)))
     assert value.item() == pytest.approx(40.0, rel=1e-5)
 
 
@@ -37,7 +38,7 @@ def test_gradient_norm_is_per_sample_over_all_non_batch_dims():
 
 def test_penalty_is_differentiable_wrt_discriminator_parameters():
     d = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
-    gp = GradientPenalty()(lambda x: d(x).squeeze(1), torch.randn(16, 2), torch.randn(16, 2))
+    gp = GradientPenalty()(DStep.of(lambda x: d(x).squeeze(1), torch.randn(16, 2), torch.randn(16, 2)))
     gp.backward()
     # the output bias does not change ∇_x D, so it gets no gradient; every weight does
     for w in (d[0].weight, d[0].bias, d[2].weight):
@@ -49,7 +50,7 @@ def test_penalty_randomness_comes_from_the_given_generator():
     real, fake = torch.randn(16, 2), torch.randn(16, 2)
 
     def run(seed, penalty):
-        return penalty(lambda x: d(x).squeeze(1), real, fake, generator=torch.Generator().manual_seed(seed)).item()
+        return penalty(DStep.of(lambda x: d(x).squeeze(1), real, fake, torch.Generator().manual_seed(seed))).item()
 
     for penalty in (GradientPenalty(), DraganPenalty()):
         assert run(1, penalty) == run(1, penalty)
@@ -67,3 +68,57 @@ def test_weight_clipping_bounds_every_weight():
     assert torch.equal(clip.apply(torch.tensor([-1.0, 0.005, 1.0])), torch.tensor([-0.01, 0.005, 0.01]))
     with pytest.raises(ValueError, match="clip"):
         WeightClipping(0.0)
+
+
+# ----------------------------------------------------------------- R1, R2, LeCam, lazy regularisation (issue #19)
+def _linear_critic(w: torch.Tensor):
+    return lambda x: x.flatten(1) @ w
+
+
+def test_r1_and_r2_closed_form_for_a_linear_critic():
+    # D(x) = w·x: ∇_x D = w for every sample, so (γ/2) E‖∇D‖² = γ/2 · ‖w‖², on reals (R1) and on fakes (R2)
+    w = torch.tensor([3.0, -4.0])  # ‖w‖² = 25
+    step = DStep.of(_linear_critic(w), torch.randn(8, 2), torch.randn(8, 2))
+    assert R1(weight=2.0)(step).item() == pytest.approx(25.0)
+    assert R2(weight=0.5)(step).item() == pytest.approx(6.25)
+
+
+def test_r1_looks_at_reals_and_r2_at_fakes():
+    # D(x) = ‖x‖²/2: ∇D = x, so R1 = (γ/2) E‖x_real‖², R2 = (γ/2) E‖x_fake‖²
+    real, fake = torch.full((4, 3), 1.0), torch.full((4, 3), 2.0)
+    step = DStep.of(lambda x: 0.5 * x.pow(2).sum(1), real, fake)
+    assert R1(weight=1.0)(step).item() == pytest.approx(0.5 * 3.0)
+    assert R2(weight=1.0)(step).item() == pytest.approx(0.5 * 12.0)
+
+
+def test_r1_trains_the_discriminator():
+    d = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
+    R1(weight=1.0)(DStep.of(lambda x: d(x).squeeze(1), torch.randn(16, 2), torch.randn(16, 2))).backward()
+    assert d[0].weight.grad is not None and d[0].weight.grad.abs().sum() > 0
+
+
+def test_lecam_closed_form_and_anchors():
+    lecam = LeCam(weight=1.0, decay=0.9)
+    real_logits, fake_logits = torch.tensor([1.0, 3.0]), torch.tensor([-2.0, 0.0])
+    step = DStep(lambda x: x, real_logits, fake_logits, real_logits, fake_logits, None, 0)
+    # anchors start at 0: E[relu(D(x) − 0)²] + E[relu(0 − D(G(z)))²] = (1 + 9)/2 + (4 + 0)/2
+    assert lecam(step).item() == pytest.approx(7.0)
+    lecam.observe(step)  # α ← 0.9 α + 0.1 mean: α_R = 0.2, α_F = −0.1
+    assert lecam.anchors.tolist() == pytest.approx([0.2, -0.1])
+    expected = ((1.1**2 + 3.1**2) / 2) + ((2.2**2 + 0.2**2) / 2)
+    assert lecam(step).item() == pytest.approx(expected)
+    assert "anchors" in lecam.state_dict()
+
+
+def test_lazy_penalty_applies_every_nth_iteration_scaled_by_n():
+    w = torch.tensor([3.0, -4.0])
+    step = DStep.of(_linear_critic(w), torch.randn(8, 2), torch.randn(8, 2))
+    lazy, eager = R1(weight=2.0, every=4), R1(weight=2.0)
+    assert [lazy.active(i) for i in range(9)] == [True, False, False, False, True, False, False, False, True]
+    assert lazy(step).item() == pytest.approx(4 * eager(step).item())
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [({"weight": -1.0}, "weight"), ({"every": 0}, "every")])
+def test_bad_penalty_settings_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        R1(**kwargs)

@@ -192,3 +192,48 @@ def test_a_checkpoint_naming_a_moved_class_reads_under_its_new_path(tmp_path):
     assert config["logger"]["tags"][0]["_target_"] == "ganlab.composition.loggers.build_logger"
     for new in MOVED_TARGETS.values():
         assert callable(get_method(new)), new
+
+
+def test_a_checkpoint_with_the_single_penalty_reads_as_named_penalties(tmp_path):
+    """Issue #19 turned GANLoss's ``penalty`` into named ``penalties``: a wgan_gp checkpoint written before resumes
+    with today's loss=wgan_gp (no settings change found) and a plain one with an empty set."""
+    from hydra import compose, initialize_config_dir
+
+    import ganlab.composition.schemas  # noqa: F401
+    from ganlab.common.errors import CONF_DIR
+    from ganlab.composition.checkpoints import forget_checkpoint, read_checkpoint
+
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        today = {
+            name: OmegaConf.to_container(compose("train", overrides=[f"loss={name}"]).loss)
+            for name in ("wgan_gp", "dragan", "hinge")
+        }
+    old = {
+        "wgan_gp": {
+            "_target_": "ganlab.losses.GANLoss",
+            "name": "wgan_gp",
+            "objective": {"_target_": "ganlab.losses.Wasserstein"},
+            "penalty": {"_target_": "ganlab.penalties.GradientPenalty", "weight": 10.0},
+            "constraint": None,
+        },
+        "dragan": {
+            "_target_": "ganlab.losses.GANLoss",
+            "name": "dragan",
+            "objective": {"_target_": "ganlab.losses.NonSaturating"},
+            "penalty": {"_target_": "ganlab.penalties.DraganPenalty", "weight": 10.0, "c": 0.5},
+            "constraint": None,
+        },
+        "hinge": {
+            "_target_": "ganlab.losses.GANLoss",
+            "name": "hinge",
+            "objective": {"_target_": "ganlab.losses.Hinge"},
+            "penalty": None,
+            "constraint": None,
+        },
+    }
+    for name, loss in old.items():
+        path = tmp_path / f"{name}.ckpt"
+        torch.save({"state_dict": {}, "ganlab": {"config": {"loss": loss}}}, path)
+        forget_checkpoint()
+        saved = read_checkpoint(path)["ganlab"]["config"]
+        assert changes(saved, {"loss": today[name]}) == ({}, {}), name

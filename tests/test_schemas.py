@@ -51,7 +51,7 @@ def test_schema_fields_are_constructor_parameters_with_the_same_defaults(name):
         assert field.name in params, f"{schema.__name__}.{field.name} is not a parameter of {cls.__name__}"
         default, param = field.default, params[field.name]
         interpolated = isinstance(default, str) and default.startswith("${")
-        if default is MISSING or interpolated or param.default is inspect.Parameter.empty:
+        if default in (MISSING, dataclasses.MISSING) or interpolated or param.default is inspect.Parameter.empty:
             continue
         assert plain(default) == plain(param.default), f"{schema.__name__}.{field.name}: {default} vs {param.default}"
 

@@ -102,7 +102,7 @@ def plain_epoch(cfg, iterations: int | None) -> tuple[float, int]:
             with torch.no_grad():
                 fake = generator(torch.randn(n, m.latent_dim, generator=noise))
             opt_d.zero_grad(set_to_none=True)
-            loss.discriminator(discriminator, real, fake, m.real_label, noise).total.backward()
+            loss.discriminator(discriminator, real, fake, m.real_label).total.backward()
             opt_d.step()
             if loss.constraint is not None:
                 loss.constraint.apply_(discriminator.parameters())
@@ -115,7 +115,7 @@ def plain_epoch(cfg, iterations: int | None) -> tuple[float, int]:
                 detached = fake.detach()
 
                 def d_loss(fn, real=real, detached=detached):
-                    return loss.discriminator(fn, real, detached, m.real_label, noise).total
+                    return loss.discriminator(fn, real, detached, m.real_label).total
 
                 d_fn = lookahead(discriminator, opt_d, d_loss, m.unroll_steps, False, loss.constraint)
             opt_g.zero_grad(set_to_none=True)

@@ -39,9 +39,19 @@ MOVED_TARGETS = {
 }
 
 
+#: ``GANLoss``'s single ``penalty`` became named ``penalties`` (issue #19): the name each old penalty now has.
+PENALTY_NAMES = {"ganlab.penalties.GradientPenalty": "gp", "ganlab.penalties.DraganPenalty": "dragan"}
+
+
 def upgrade_config(node):
-    """``node`` (a run config as plain containers) with every moved ``_target_`` renamed, in place."""
+    """``node`` (a run config as plain containers) in today's terms, in place: every moved ``_target_`` renamed,
+    a loss bundle's single ``penalty`` turned into ``penalties``."""
     if isinstance(node, dict):
+        if node.get("_target_") == "ganlab.losses.GANLoss" and "penalty" in node:
+            penalty = node.pop("penalty")
+            node["penalties"] = (
+                {} if penalty is None else {PENALTY_NAMES.get(penalty.get("_target_"), "penalty"): penalty}
+            )
         for key, value in node.items():
             if key == "_target_" and value in MOVED_TARGETS:
                 node[key] = MOVED_TARGETS[value]

@@ -48,13 +48,15 @@ _POSITIVE_INT_OR_NULL = (optional(int_in(1)), "null or an integer >= 1")
 # --------------------------------------------------------------------------- losses
 @dataclass
 class GANLossSchema:
-    """``GANLoss``: an objective, an optional gradient penalty, an optional weight constraint (``_target_`` nodes)."""
+    """``GANLoss``: an objective, named penalties (``+loss/penalty=r1``, ``loss/penalty=[gp,r1]``), an optional weight
+    constraint and an optional augmentation (``+loss/augment=…``); all ``_target_`` nodes."""
 
     _target_: str = "ganlab.losses.GANLoss"
     name: str = MISSING
     objective: Any = MISSING
-    penalty: Any = None
+    penalties: dict[str, Any] = field(default_factory=dict)
     constraint: Any = None
+    augment: Any = None
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 Per batch (the lecture's pseudocode, Goodfellow et al. Alg. 1, with the course report's -ds/-gs/-k):
 
-    for d_steps:  D ← D - ∇_D [loss_D(D(x), D(G(z))) + penalty];  constrain D
+    for d_steps:  D ← D - ∇_D [loss_D(D(x), D(G(z))) + penalties];  constrain D   (D sees augmented samples
+                  when the loss bundle has an augmentation; ganlab.losses.GANLoss)
     for g_steps:  D_k ← k look-ahead updates of a functional copy of D   (k = 0: D_k = D)
                   G ← G - ∇_G loss_G(D_k(G(z)))
 
@@ -66,6 +67,7 @@ class GANModule(AdversarialModule):
 
     def training_step(self, batch, batch_idx: int) -> None:
         real, labels = self.split_batch(batch)
+        self.loss.start(self.iteration, self.noise)
         opt_g, opt_d = self.optimizers()
         metrics: dict[str, Tensor] | None = {} if self.should_log() else None
         if self.update_rule is Update.simultaneous:
@@ -88,7 +90,7 @@ class GANModule(AdversarialModule):
         if fake is None:
             fake = self._fake(real.shape[0], labels, with_graph=False)
         d_fn = self.conditioned(self.discriminator, labels)
-        out = self.loss.discriminator(d_fn, real, fake, self.real_label, self.noise)
+        out = self.loss.discriminator(d_fn, real, fake, self.real_label, observe=True)
         opt.zero_grad(set_to_none=True)
         self.manual_backward(out.total)
         self._finish_step(opt, self.discriminator, self.grad_clip_d, metrics, "d")
@@ -99,7 +101,9 @@ class GANModule(AdversarialModule):
             metrics["train/d_loss"] = out.total.detach()
             metrics["train/d_real"] = objective.d_output(out.real_logits.detach()).mean()
             metrics["train/d_fake"] = objective.d_output(out.fake_logits.detach()).mean()
-            if out.penalty is not None:
+            for name, term in out.penalties.items():
+                metrics[f"train/d_penalty_{name}"] = term.detach()
+            if out.penalties:
                 metrics["train/d_penalty"] = out.penalty.detach()
             if objective.critic:
                 metrics["train/wasserstein"] = metrics["train/d_real"] - metrics["train/d_fake"]
@@ -136,7 +140,7 @@ class GANModule(AdversarialModule):
 
         def d_loss(d_fn: DiscriminatorFn) -> Tensor:
             d_fn = self.conditioned(d_fn, labels)
-            return self.loss.discriminator(d_fn, real, unroll_fake, self.real_label, self.noise).total
+            return self.loss.discriminator(d_fn, real, unroll_fake, self.real_label).total
 
         opt_d = self.optimizers()[1].optimizer
         return lookahead(self.discriminator, opt_d, d_loss, self.unroll_steps, second_order, self.loss.constraint)

@@ -172,11 +172,18 @@ def _check_sync_batchnorm(cfg: DictConfig) -> None:
     """SyncBatchNorm has no double backward: gradient penalties and second-order unrolling need one."""
     if not OmegaConf.select(cfg, "trainer.sync_batchnorm", default=False):
         return
-    penalty = OmegaConf.select(cfg, "loss.penalty", default=None)
+    from hydra.utils import get_class
+
+    penalties = OmegaConf.select(cfg, "loss.penalties", default=None) or {}
+    twice = [name for name, node in penalties.items() if getattr(get_class(node._target_), "double_backward", True)]
     unrolled = OmegaConf.select(cfg, "model.unroll_steps", default=0)
     second_order = unrolled and _choice(cfg, "model.unroll_mode", UnrollMode) is UnrollMode.second_order
-    if penalty is not None or second_order:
-        needs = f"loss={cfg.loss.get('name', '?')}" if penalty is not None else "model.unroll_mode=second_order"
+    if twice or second_order:
+        needs = (
+            f"loss.penalties.{twice[0]} (loss={cfg.loss.get('name', '?')})"
+            if twice
+            else "model.unroll_mode=second_order"
+        )
         raise ConfigError(
             f"trainer.sync_batchnorm=true cannot be used with {needs} (SyncBatchNorm has no double backward); "
             "accepted: trainer.sync_batchnorm=false, or a discriminator without BatchNorm"
