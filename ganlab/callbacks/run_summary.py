@@ -12,7 +12,7 @@ from ganlab.callbacks.run_checkpoint import RunCheckpoint
 
 class RunSummary(pl.Callback):
     """At the end of fit, writes ``<run_dir>/metrics.json`` with the last logged ``val/*`` metrics,
-    the iteration count and the checkpoint paths."""
+    the iteration count, the checkpoint paths and which generator the metrics saw (``evaluated_with``)."""
 
     def __init__(self, run_dir: str):
         self.run_dir = Path(run_dir)
@@ -23,6 +23,8 @@ class RunSummary(pl.Callback):
         values = {k: v for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
         values["iteration"] = getattr(pl_module, "iteration", None)
         values["epoch"] = trainer.current_epoch
+        if hasattr(pl_module, "evaluated_with"):
+            values["evaluated_with"] = pl_module.evaluated_with  # "ema": samples and metrics came from G's average
         for ckpt in trainer.checkpoint_callbacks:
             if isinstance(ckpt, RunCheckpoint):
                 values["last_checkpoint"] = str(ckpt.path)

@@ -81,6 +81,8 @@ def evaluate_checkpoint(cfg: DictConfig) -> tuple[dict, object, object]:
         "iteration": getattr(module, "iteration", None),
         "epoch": checkpoint.get("epoch"),
     }
+    if hasattr(module, "evaluated_with"):
+        result["evaluated_with"] = module.evaluated_with  # "ema": G's moving average made the samples
     if isinstance(module, ClassifierModule):
         scores = module.evaluate(datamodule.eval_dataloader(module.eval_split, cfg.batch_size))
         result.update({"test_accuracy": scores["acc"], "test_loss": scores["loss"], "split": module.eval_split})

@@ -78,7 +78,8 @@ def run(argv: list[str]) -> Path:
         shutil.rmtree(out, ignore_errors=True)  # a crash or Ctrl-C leaves no half-written result folder
         raise
     settings = OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "paths"]), resolve=True)
-    payload = {"task": cfg.task, "checkpoint": str(Path(cfg.ckpt).resolve()), **result, "settings": settings}
+    payload = {"task": cfg.task, "checkpoint": str(Path(cfg.ckpt).resolve()), "evaluated_with": module.evaluated_with}
+    payload |= {**result, "settings": settings}
     (out / "result.json").write_text(json.dumps(payload, indent=2, default=float) + "\n")
     print(f"[ganlab-latent] {cfg.task}: {out}")
     return out

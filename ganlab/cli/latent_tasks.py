@@ -41,15 +41,15 @@ def load_generator(cfg: DictConfig):
             f"ckpt={cfg.ckpt} is not an image generator's checkpoint (data={data}, samples of shape {list(shape)}); "
             "accepted: an image GAN's or autoencoder's checkpoint"
         )
-    if getattr(module.generator, "num_classes", None):
+    if getattr(module.eval_generator, "num_classes", None):
         raise ConfigError(f"ckpt={cfg.ckpt} holds a conditional generator; accepted: an unconditional image GAN's")
-    module.generator.eval().requires_grad_(False)
+    module.eval_generator.eval().requires_grad_(False)
     return datamodule, module
 
 
 def run_inversion(module, targets: Tensor, cfg: DictConfig, mask: Tensor | None = None):
     return invert(
-        module.generator,
+        module.eval_generator,
         targets,
         module.latent_dim,
         restarts=cfg.restarts,
@@ -111,7 +111,7 @@ def task_invert(cfg, datamodule, module, out: Path) -> dict:
     targets, labels = datamodule.eval_batch(cfg.split, cfg.n_images, cfg.seed)
     inv = run_inversion(module, targets, cfg)
     with torch.no_grad():
-        recon = module.generator(inv.z)
+        recon = module.eval_generator(inv.z)
     plot_curves(inv.curves, out / "curves.png")
     save_rows([targets[:8], recon[:8]], out / "reconstructions.png")
     torch.save({"z": inv.z, "labels": labels, "loss": inv.loss}, out / "latents.pt")
@@ -143,7 +143,7 @@ def task_inpaint(cfg, datamodule, module, out: Path) -> dict:
         masked = apply_mask(targets, mask)
         inv = run_inversion(module, masked, cfg, mask=mask)
         with torch.no_grad():
-            restored = module.generator(inv.z)
+            restored = module.eval_generator(inv.z)
         missing = masked_mse(restored, targets, 1 - mask)
         result[name] = {
             "missing_fraction": (1 - mask).mean().item(),
@@ -171,7 +171,7 @@ def task_interpolate(cfg, datamodule, module, out: Path) -> dict:
     rows = []
     with torch.no_grad():
         for z1, z2 in ends:
-            rows.append(module.generator(interpolate(z1, z2, alphas, cfg.mode)))
+            rows.append(module.eval_generator(interpolate(z1, z2, alphas, cfg.mode)))
     save_rows(rows, out / "interpolation.png")
     figures = ["interpolation.png"]
     return {"alphas": alphas, "mode": cfg.mode, "pairs": described, "endpoints": method, "figures": figures}
@@ -191,7 +191,7 @@ def task_arithmetic(cfg, datamodule, module, out: Path) -> dict:
     latents = torch.split(found, [len(i) for i in chosen])
     z = arithmetic(*latents)
     with torch.no_grad():
-        means = module.generator(torch.stack([lat.mean(0) for lat in latents] + [z]))
+        means = module.eval_generator(torch.stack([lat.mean(0) for lat in latents] + [z]))
     save_rows([means], out / "arithmetic.png")
     sizes = [len(i) for i in chosen]
     return {"groups": list(cfg.groups), "group_sizes": sizes, "latents": method, "figures": ["arithmetic.png"]}
@@ -216,7 +216,7 @@ def task_truncate(cfg, datamodule, module, out: Path) -> dict:
         generator = torch.Generator().manual_seed(cfg.seed)
 
         def sample(z, threshold=threshold, generator=generator):
-            return module.generator(truncate(z, threshold, generator).to(module.device))
+            return module.eval_generator(truncate(z, threshold, generator).to(module.device))
 
         with torch.no_grad():
             rows.append(sample(torch.randn(8, module.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))))

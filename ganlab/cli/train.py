@@ -74,6 +74,8 @@ def format_summary(cfg: DictConfig, summary: dict, run_dir: Path) -> str:
             f"kurtosis {latent['kurtosis']:.2f})"
         )
     parts += score_parts(summary.get("image_metrics") or {})
+    if summary.get("evaluated_with") == "ema":
+        parts.append("evaluated with G's EMA")
     if summary.get("val/acc") is not None:
         parts.append(f"test accuracy {summary['val/acc']:.2%}")
     parts.append(f"run dir {run_dir}")

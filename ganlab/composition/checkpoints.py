@@ -49,9 +49,10 @@ def upgrade_config(node):
     if isinstance(node, dict):
         if node.get("_target_") == "ganlab.losses.GANLoss" and "penalty" in node:
             penalty = node.pop("penalty")
-            node["penalties"] = (
-                {} if penalty is None else {PENALTY_NAMES.get(penalty.get("_target_"), "penalty"): penalty}
-            )
+            node["penalties"] = {}
+            if penalty is not None:
+                penalty.setdefault("every", 1)  # the default each penalty YAML now states
+                node["penalties"][PENALTY_NAMES.get(penalty.get("_target_"), "penalty")] = penalty
         for key, value in node.items():
             if key == "_target_" and value in MOVED_TARGETS:
                 node[key] = MOVED_TARGETS[value]

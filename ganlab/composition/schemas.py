@@ -90,6 +90,8 @@ class AdversarialModelSchema(GenerativeModelSchema):
 
     #: p(z): normal, or uniform on [-1, 1]
     latent_prior: str = setting("normal", one_of("normal", "uniform"), "normal, uniform")
+    #: a moving average of G for evaluation (``+model/ema=default``; ``ganlab/modules/ema.py``)
+    ema: Any = None
     generator: Any = MISSING
     discriminator: Any = MISSING
 

@@ -16,6 +16,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from ganlab.modules.ema import GeneratorEMA
 from ganlab.modules.hyperparameters import apply_configured, configured_groups
 from ganlab.nets.base import eval_mode
 from ganlab.priors import check_prior, draw_latent
@@ -114,21 +115,34 @@ class GenerativeModule(pl.LightningModule):
         """0, 1, …, K−1, 0, 1, … for a conditional generator (None otherwise)."""
         return torch.arange(n, device=self.device) % self.num_classes if self.num_classes else None
 
-    def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        """G(z), with the labels when G itself is conditional (a conditional D may judge an unconditional G)."""
-        if labels is None or not getattr(self.generator, "num_classes", None):
-            return self.generator(z)
-        return self.generator(z, labels)
+    def generate(self, z: Tensor, labels: Tensor | None = None, net: nn.Module | None = None) -> Tensor:
+        """G(z) (or ``net``(z)), with the labels when G itself is conditional (a conditional D may judge an
+        unconditional G)."""
+        net = self.generator if net is None else net
+        if labels is None or not getattr(net, "num_classes", None):
+            return net(z)
+        return net(z, labels)
+
+    @property
+    def eval_generator(self) -> nn.Module:
+        """The generator evaluation samples from (an adversarial module with an EMA overrides this)."""
+        return self.generator
+
+    @property
+    def evaluated_with(self) -> str:
+        """Which generator evaluation uses, said in every summary: "generator" or "ema"."""
+        return "generator"
 
     @torch.no_grad()
     def sample(self, n: int | None = None, z: Tensor | None = None, labels: Tensor | None = None) -> Tensor:
-        """Generator samples in eval mode (for metrics and plots); does not consume training noise when
+        """Samples of ``eval_generator`` in eval mode (for metrics and plots); does not consume training noise when
         ``z`` is given. A conditional generator without ``labels`` draws classes in turn."""
         z = self.sample_latent(n) if z is None else z.to(self.device)
         if labels is None:
             labels = self.balanced_labels(z.shape[0])
-        with eval_mode(self.generator):
-            return self.generate(z, None if labels is None else labels.to(self.device))
+        net = self.eval_generator
+        with eval_mode(net):
+            return self.generate(z, None if labels is None else labels.to(self.device), net)
 
     def _fake(self, n: int, labels: Tensor | None, with_graph: bool) -> Tensor:
         with torch.set_grad_enabled(with_graph):
@@ -267,14 +281,34 @@ class AdversarialModule(GenerativeModule):
         latent_dim: int,
         scheduler_g: Callable | None = None,
         scheduler_d: Callable | None = None,
+        ema: GeneratorEMA | None = None,
         **common,
     ):
         """``common``: GenerativeModule's options (scheduler_interval, max_iterations, noise_seed,
-        log_every_n_iterations)."""
+        log_every_n_iterations). ``ema``: keep a moving average of G for evaluation (``ganlab/modules/ema.py``)."""
         super().__init__(latent_dim, **common)
         self.generator, self.discriminator = generator, discriminator
         self.optimizer_factories = (optimizer_g, optimizer_d)
         self.scheduler_factories = (scheduler_g, scheduler_d)
+        self.ema = ema
+        self.generator_ema = ema.average(generator) if ema is not None else None
+
+    @property
+    def eval_generator(self) -> nn.Module:
+        """The generator that samples for evaluation: the moving average once it has started, else G."""
+        if self.generator_ema is not None and int(self.generator_ema.n_averaged) > 0:
+            return self.generator_ema.module
+        return self.generator
+
+    @property
+    def evaluated_with(self) -> str:
+        return "ema" if self.eval_generator is not self.generator else "generator"
+
+    def end_iteration(self, metrics: dict[str, Tensor] | None, batch_size: int) -> None:
+        """After the iteration's G steps: one update of G's moving average (from ``ema.start`` on)."""
+        if self.generator_ema is not None and self.iteration >= self.ema.start:
+            self.generator_ema.update_parameters(self.generator)
+        super().end_iteration(metrics, batch_size)
 
     def optimizer_specs(self):
         nets = (self.generator, self.discriminator)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.common.errors import ConfigError
-from ganlab.common.validators import SEED, Rule, int_in, is_int, is_number, pair_in_unit
+from ganlab.common.validators import SEED, Rule, int_in, is_int, is_number, number_in, pair_in_unit
 from ganlab.composition.schemas import LOSS_SCHEMAS, MODEL_SCHEMAS, schema_rules
 
 _POSITIVE = "null or a number > 0"
@@ -27,6 +27,11 @@ RULES: Sequence[Rule] = (
         "integers >= 1 (one width, or one per layer)",
     ),
     Rule("model.*.pack", int_in(1), "an integer >= 1"),
+    Rule("model.ema.decay", number_in(0.0, 1.0, low_open=True, high_open=True), "a number in (0, 1), e.g. 0.999"),
+    Rule("model.ema.start", int_in(0), "an integer >= 0 (the first averaged iteration)"),
+    Rule("loss.penalties.*.weight", lambda v: is_number(v) and v >= 0, "a number >= 0"),
+    Rule("loss.penalties.*.every", int_in(1), "an integer >= 1 (N > 1: lazy, every N-th iteration)"),
+    Rule("loss.penalties.*.decay", number_in(0.0, 1.0, high_open=True), "a number in [0, 1)"),
     Rule("data.batch_size", int_in(1), "an integer >= 1"),
     Rule("data.iterations_per_epoch", int_in(1), "an integer >= 1"),
     Rule("data.pool_size", int_in(1), "an integer >= 1"),
