@@ -41,9 +41,9 @@ CASES = {
     # the kurtosis autoencoder: its regulariser's weight changes at the epoch boundary (7 batches an epoch), the
     # latent-CDF callback measures at epoch starts (also when the resumed run re-enters its epoch)
     "digits_kurtosis_ae": ["experiment=digits_kurtosis_ae", "callbacks.latent_cdf.n_images=100", *IMAGES],
-    # issue #19's state: G's moving average, a lazy R1 (every 4th iteration) and LeCam's anchors
+    # issue #19's state: G's moving average, a lazy R1 (every 4th iteration), LeCam's anchors, spectral norm's u, v
     "digits_dcgan_ema_r1_lecam": ["experiment=digits_dcgan", "loss=hinge", "+loss/penalty=[r1,lecam]"]
-    + ["loss.penalties.r1.every=4", "+model/ema=default", *IMAGES],
+    + ["loss.penalties.r1.every=4", "+model/ema=default", "model.discriminator.spectral_norm=true", *IMAGES],
 }
 
 

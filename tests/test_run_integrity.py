@@ -182,6 +182,7 @@ def test_a_checkpoint_naming_a_moved_class_reads_under_its_new_path(tmp_path):
 
     old = {"loss": {"_target_": "ganlab.losses.BEGANLoss", "gamma": 0.25, "lambda_k": 0.01}}
     old["logger"] = {"_target_": "ganlab.loggers.wandb_logger", "tags": [{"_target_": "ganlab.loggers.build_logger"}]}
+    old["model"] = {"generator": {"_target_": "ganlab.nets.MLPGenerator", "init": "default", "init_gain": None}}
     path = tmp_path / "old.ckpt"
     torch.save({"state_dict": {}, "ganlab": {"config": old}}, path)
     forget_checkpoint()
@@ -190,6 +191,7 @@ def test_a_checkpoint_naming_a_moved_class_reads_under_its_new_path(tmp_path):
     assert isinstance(loss, BEGANLoss) and (loss.gamma, loss.lambda_k) == (0.25, 0.01)
     assert config["logger"]["_target_"] == "ganlab.composition.loggers.wandb_logger"
     assert config["logger"]["tags"][0]["_target_"] == "ganlab.composition.loggers.build_logger"
+    assert config["model"]["generator"]["spectral_norm"] is False  # issue #19's net option, off as before
     for new in MOVED_TARGETS.values():
         assert callable(get_method(new)), new
 

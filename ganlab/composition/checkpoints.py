@@ -43,10 +43,18 @@ MOVED_TARGETS = {
 PENALTY_NAMES = {"ganlab.penalties.GradientPenalty": "gp", "ganlab.penalties.DraganPenalty": "dragan"}
 
 
+#: Network options added since, with the value that reproduces the networks of a run written before them.
+NEW_NET_OPTIONS = {"spectral_norm": False}
+
+
 def upgrade_config(node):
     """``node`` (a run config as plain containers) in today's terms, in place: every moved ``_target_`` renamed,
-    a loss bundle's single ``penalty`` turned into ``penalties``."""
+    a loss bundle's single ``penalty`` turned into ``penalties``, network options added since set to their
+    old behaviour."""
     if isinstance(node, dict):
+        if str(node.get("_target_", "")).startswith("ganlab.nets.") and "init_gain" in node:
+            for option, value in NEW_NET_OPTIONS.items():
+                node.setdefault(option, value)
         if node.get("_target_") == "ganlab.losses.GANLoss" and "penalty" in node:
             penalty = node.pop("penalty")
             node["penalties"] = {}

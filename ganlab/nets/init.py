@@ -71,9 +71,21 @@ def initialise_(net: nn.Module, scheme: str = "default", gain: float | None = No
     return net
 
 
+def spectral_normalise_(net: nn.Module) -> nn.Module:
+    """Spectral normalisation (Miyato et al. 2018) of every linear / conv layer of ``net`` (after its init):
+    W / σ(W), σ estimated by one power iteration per training forward (``torch.nn.utils.parametrizations``;
+    its ``u``/``v`` are buffers, so checkpoints and the unrolled look-ahead carry them)."""
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    for module in list(net.modules()):
+        if isinstance(module, WEIGHTED):
+            spectral_norm(module)
+    return net
+
+
 class Initialised(nn.Module):
-    """Mixin: every subclass constructor accepts ``init`` and ``init_gain`` and applies them once, at the end
-    of the outermost constructor (``self.init_scheme`` records the choice)."""
+    """Mixin: every subclass constructor accepts ``init``, ``init_gain`` and ``spectral_norm`` and applies them once,
+    at the end of the outermost constructor (``self.init_scheme`` and ``self.spectral_norm`` record the choice)."""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -82,17 +94,26 @@ class Initialised(nn.Module):
         original = cls.__init__
 
         @functools.wraps(original)
-        def __init__(self, *args, init: str | None = None, init_gain: float | None = None, **kw):
+        def __init__(
+            self, *args, init: str | None = None, init_gain: float | None = None, spectral_norm: bool = False, **kw
+        ):
             outermost = "_init_pending" not in self.__dict__
             if outermost:
                 check_init(init or "default", init_gain)
+                if not isinstance(spectral_norm, bool):
+                    raise ValueError(f"spectral_norm={spectral_norm!r} is invalid; accepted: true, false")
                 object.__setattr__(self, "_init_pending", (init or "default", init_gain))
-            elif init is not None or init_gain is not None:
-                raise TypeError("init / init_gain are options of the outermost network constructor only")
+            elif init is not None or init_gain is not None or spectral_norm:
+                raise TypeError(
+                    "init / init_gain / spectral_norm are options of the outermost network constructor only"
+                )
             original(self, *args, **kw)
             if outermost:
                 scheme, gain = self.__dict__.pop("_init_pending")
                 initialise_(self, scheme, gain)
                 self.init_scheme = scheme
+                self.spectral_norm = spectral_norm
+                if spectral_norm:
+                    spectral_normalise_(self)
 
         cls.__init__ = __init__
