@@ -42,7 +42,11 @@ from omegaconf import DictConfig, OmegaConf
 PROG = "report.py"
 LABELS = {"model.unroll_steps": "k"}  # readable column / axis names
 METRIC_SOURCES = ("image_metrics", "mode_coverage")  # nested results in metrics.json, then the flat val/* keys
-METRIC_ORDER = ("classifier_fid", "fid", "classifier_kid", "kid", "classifier_is", "is", "modes", "hq", "mode_kl")
+METRIC_ORDER = (
+    "classifier_fid", "fid", "classifier_kid", "kid", "classifier_is", "is",
+    "classifier_precision", "precision", "classifier_recall", "recall",
+    "classifier_density", "density", "classifier_coverage", "coverage", "modes", "hq", "mode_kl",
+)  # fmt: skip
 DEFAULT_SORT = ("classifier_fid", "fid", "classifier_kid", "kid", "modes", "hq", "mode_kl", "classifier_is", "is")
 TIEBREAK = {"modes": "hq"}
 DETAIL = re.compile(r"(_std|^n_modes|^n_samples|^iteration)$")  # in the CSV, not shown / plotted by default

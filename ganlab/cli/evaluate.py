@@ -18,7 +18,7 @@ from ganlab.common.validators import SEED, SPLIT, Rule, int_in, one_of, subset_o
 from ganlab.composition.build import load_checkpoint, restore
 
 EVAL_CONFIG = "eval"
-EVAL_METRICS = ("fid", "kid", "is", "modes", "probe")
+EVAL_METRICS = ("fid", "kid", "is", "modes", "prdc", "probe")
 EVAL_KEYS = (
     "metrics",
     "extractor",

@@ -26,12 +26,12 @@ from ganlab.priors import draw_latent
 
 #: Names of the scores by extractor: Inception numbers keep the field's names; classifier ones say so.
 PREFIX = {"inception": "", "classifier": "classifier_"}
-PREFIXED = ("fid", "kid", "kid_std", "is", "is_std")
+PREFIXED = ("fid", "kid", "kid_std", "is", "is_std", "precision", "recall", "density", "coverage")
 
 
 def score_parts(scores: dict) -> list[str]:
     """``classifier_fid 11.4``, ``modes 10/10``, … of an evaluation's values, for one-line summaries."""
-    names = [p + k for p in ("classifier_", "") for k in ("fid", "kid", "is")]
+    names = [p + k for p in ("classifier_", "") for k in ("fid", "kid", "is", "precision", "recall")]
     parts = [f"{k} {scores[k]:.3g}" for k in names if scores.get(k) is not None]
     if scores.get("modes") is not None:
         parts.append(f"modes {scores['modes']}/{scores['n_modes']}")
@@ -145,13 +145,18 @@ class ImageEvaluator:
             return compute_real_stats(
                 suite.extractor,
                 loader,
-                keep_features="kid" in self.metrics,
+                keep_features=self.needs_real_features,
                 num_labels=getattr(self.datamodule, "num_classes", None),
                 device=device,
             )
 
         meta = {"dataset": self.datamodule.name, "split": self.split, **suite.extractor.provenance()}
-        return cached_real_stats(self.real_stats_path, compute, need_features="kid" in self.metrics, meta=meta)
+        return cached_real_stats(self.real_stats_path, compute, need_features=self.needs_real_features, meta=meta)
+
+    @property
+    def needs_real_features(self) -> bool:
+        """KID and precision/recall/density/coverage compare feature sets, not moments."""
+        return "kid" in self.metrics or "prdc" in self.metrics
 
     # ----------------------------------------------------------------- evaluation
     def evaluate(

@@ -1,4 +1,4 @@
-"""FID / KID / IS and labelled mode coverage from one feature pass, on torchmetrics.
+"""FID / KID / IS, precision / recall / density / coverage and labelled mode coverage from one feature pass.
 
 ``ImageMetricSuite`` holds torchmetrics' ``FrechetInceptionDistance``, ``KernelInceptionDistance`` and
 ``InceptionScore`` fed with *precomputed* features (the extractor runs once per image for all of them), plus a
@@ -24,7 +24,7 @@ from torchmetrics import Metric
 from ganlab.common.errors import ConfigError
 from ganlab.metrics.extractors import FeatureExtractor
 
-METRICS = ("fid", "kid", "is", "modes")
+METRICS = ("fid", "kid", "is", "modes", "prdc")
 STATS_FORMAT = "ganlab-real-stats/1"
 
 
@@ -45,6 +45,30 @@ class _Precomputed(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return x
+
+
+class PRDC(Metric):
+    """Precision, recall, density and coverage (``ganlab/metrics/prdc.py``) of the fakes' features against the
+    real ones: the fakes' features are a ``cat`` state (gathered over DDP ranks); every rank holds all real
+    features (loaded from the cached statistics)."""
+
+    full_state_update = False
+
+    def __init__(self, k_pr: int = 3, k_dc: int = 5):
+        super().__init__()
+        self.k_pr, self.k_dc = k_pr, k_dc
+        self.add_state("fake_features", [], dist_reduce_fx="cat")
+        self.real_features: Tensor | None = None
+
+    def update(self, features: Tensor) -> None:
+        self.fake_features.append(features.double())
+
+    def compute(self) -> dict[str, float]:
+        from torchmetrics.utilities import dim_zero_cat
+
+        from ganlab.metrics.prdc import prdc
+
+        return prdc(self.real_features, dim_zero_cat(self.fake_features).cpu(), self.k_pr, self.k_dc)
 
 
 class ClassHistogram(Metric):
@@ -188,13 +212,14 @@ class ImageMetricSuite(nn.Module):
         if "is" not in metrics:
             self.inception_score = None
         self.histogram = ClassHistogram(self.mode_extractor.num_classes) if "modes" in metrics else None
+        self.prdc = PRDC() if "prdc" in metrics else None
         self.real_label_counts: Tensor | None = None
         self.n_real = 0
         self.n_fake = 0  # on this rank
 
     @property
     def needs_features(self) -> bool:
-        return "fid" in self.metrics or "kid" in self.metrics or "is" in self.metrics
+        return any(m in self.metrics for m in ("fid", "kid", "is", "prdc"))
 
     def load_real(self, stats: RealStats, rank: int = 0, world_size: int = 1) -> None:
         """Real states from cached statistics, placed so that the DDP reduction counts every real image once."""
@@ -209,13 +234,15 @@ class ImageMetricSuite(nn.Module):
                 self.fid.real_features_num_samples = torch.tensor(0)
         if self.kid is not None:
             self.kid.real_features = [stats.features[rank::world_size].double()]
+        if self.prdc is not None:
+            self.prdc.real_features = stats.features.double()
         self.real_label_counts = stats.label_counts
         self.n_real = stats.n if stats.features is None else int(stats.features.shape[0])
         self.reset_fake()
 
     def reset_fake(self) -> None:
         """Forget the fakes; the real states stay (``reset_real_features=False``)."""
-        for metric in (self.fid, self.kid, self.inception_score, self.histogram):
+        for metric in (self.fid, self.kid, self.inception_score, self.histogram, self.prdc):
             if metric is not None:
                 metric.reset()
         self.n_fake = 0
@@ -229,6 +256,8 @@ class ImageMetricSuite(nn.Module):
             self.kid.update(features.double(), real=False)
         if self.inception_score is not None:
             self.inception_score.update(logits)
+        if self.prdc is not None:
+            self.prdc.update(features)
         if self.histogram is not None:
             if self.mode_extractor is not self.extractor or logits is None:
                 logits = self.mode_extractor(images)[1]
@@ -249,6 +278,8 @@ class ImageMetricSuite(nn.Module):
         if self.inception_score is not None:
             mean, std = self.inception_score.compute()
             out["is"], out["is_std"] = float(mean), float(std)
+        if self.prdc is not None:
+            out.update(self.prdc.compute())
         if self.histogram is not None:
             counts = self.histogram.compute()
             out["modes"] = int((counts > 0).sum())
