@@ -125,3 +125,23 @@ def test_digits_are_real_offline_images_at_28(tmp_path):
     assert x.shape == (100, 1, 28, 28) and set(y.tolist()) <= set(range(10))
     assert x.min() == -1.0 and x.max() > 0.9  # background at -1, ink near +1
     assert dm.sample_shape == (1, 28, 28)
+
+
+def test_train_fraction_trains_on_a_fixed_subset():
+    """Issue #19's data-efficiency runs: ``train_fraction`` keeps a share of the training split, the same images
+    for every run seed, and the training batches come from it only."""
+    from ganlab.data import DigitsDataModule
+
+    full = DigitsDataModule()
+    full.setup()
+    tenth = [DigitsDataModule(train_fraction=0.1, seed=s) for s in (0, 7)]
+    for dm in tenth:
+        dm.setup()
+    assert len(tenth[0].dataset) == len(tenth[1].dataset) == round(0.1 * len(full.dataset)) == 180
+    assert tenth[0].dataset.indices == tenth[1].dataset.indices  # independent of the run's seed
+    subset = torch.stack([full.dataset[i][0] for i in tenth[0].dataset.indices])
+    batch = next(iter(tenth[1].train_dataloader()))[0]
+    # every training image is one of the subset's
+    assert all((subset - image).abs().flatten(1).amax(1).min() == 0 for image in batch)
+    with pytest.raises(ValueError, match=r"data.train_fraction=0 is invalid; accepted: a number in \(0, 1\]"):
+        DigitsDataModule(train_fraction=0)

@@ -68,12 +68,22 @@ class ImageDataModule(pl.LightningDataModule):
         seed: int = 0,
         train: bool = True,
         shape: list[int] | None = None,
+        train_fraction: float = 1.0,
     ):
+        """``train_fraction``: train on that share of the split only (a fixed subset, the same for every run and
+        seed: data-efficiency experiments, ``+data.train_fraction=0.1``)."""
         super().__init__()
         self.root = Path(root) if root is not None else default_root()
         self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
         self.image_size = image_size or self.native_size
         self.download, self.train = download, train
+        if (
+            isinstance(train_fraction, bool)
+            or not isinstance(train_fraction, int | float)
+            or not 0 < train_fraction <= 1
+        ):
+            raise ValueError(f"data.train_fraction={train_fraction!r} is invalid; accepted: a number in (0, 1]")
+        self.train_fraction = float(train_fraction)
         self.dataset: Dataset | None = None
         check_declared_shape(self, shape)
 
@@ -114,7 +124,17 @@ class ImageDataModule(pl.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if self.dataset is None:
-            self.dataset = self._load_or_explain()
+            self.dataset = self.fraction_of(self._load_or_explain())
+
+    #: the seed of the ``train_fraction`` subset: fixed, so runs with different seeds see the same images
+    SUBSET_SEED = 0
+
+    def fraction_of(self, dataset: Dataset) -> Dataset:
+        if self.train_fraction >= 1.0:
+            return dataset
+        n = max(1, round(self.train_fraction * len(dataset)))
+        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.SUBSET_SEED))
+        return Subset(dataset, order[:n].sort().values.tolist())
 
     def split_dataset(self, split: str) -> Dataset:
         """The ``train`` or ``test`` split, whichever this module trains on (datasets with one split, such as
