@@ -18,7 +18,7 @@ from ganlab.common.validators import SEED, SPLIT, Rule, int_in, one_of, subset_o
 from ganlab.composition.build import load_checkpoint, restore
 
 EVAL_CONFIG = "eval"
-EVAL_METRICS = ("fid", "kid", "is", "modes", "prdc", "probe")
+EVAL_METRICS = ("fid", "kid", "is", "modes", "prdc", "probe", "reconstruction")
 EVAL_KEYS = (
     "metrics",
     "extractor",
@@ -50,6 +50,9 @@ EVAL_RULES = (
     Rule("probe_train", int_in(2), "an integer >= 2"),
     Rule("probe_test", int_in(1), "an integer >= 1"),
     Rule("grid", int_in(0), "an integer >= 0 (0: no grid)"),
+    Rule("recon_images", int_in(1), "an integer >= 1"),
+    Rule("recon_restarts", int_in(1), "an integer >= 1"),
+    Rule("recon_iterations", int_in(1), "an integer >= 1"),
     Rule("antialias", lambda v: isinstance(v, bool), "true, false"),
 )
 
@@ -90,7 +93,7 @@ def evaluate_checkpoint(cfg: DictConfig) -> tuple[dict, object, object]:
     if hasattr(datamodule, "mixture"):
         result.update(mixture_scores(module, datamodule, metrics, cfg))
         return result, datamodule, module
-    image_metrics = [m for m in metrics if m != "probe"]
+    image_metrics = [m for m in metrics if m not in ("probe", "reconstruction")]
     if image_metrics:
         from ganlab.metrics.evaluator import ImageEvaluator
 
@@ -102,7 +105,27 @@ def evaluate_checkpoint(cfg: DictConfig) -> tuple[dict, object, object]:
 
         features = module.encoder if hasattr(module, "encoder") else module.discriminator  # an autoencoder's codes
         result.update(discriminator_probe(features, datamodule, cfg.probe_train, cfg.probe_test, cfg.batch_size))
+    if "reconstruction" in metrics:
+        result.update(reconstruction(module, datamodule, cfg))
     return result, datamodule, module
+
+
+def reconstruction(module, datamodule, cfg: DictConfig) -> dict:
+    """G's inversion error on training and test images (``ganlab/metrics/reconstruction.py``)."""
+    from ganlab.metrics.reconstruction import reconstruction_errors
+
+    generator = module.eval_generator
+    if getattr(generator, "num_classes", None):
+        raise ConfigError(f"metrics=reconstruction inverts z only, but ckpt={cfg.ckpt} holds a conditional generator")
+    return reconstruction_errors(
+        generator,
+        datamodule,
+        module.latent_dim,
+        cfg.recon_images,
+        cfg.recon_restarts,
+        cfg.recon_iterations,
+        seed=cfg.seed,
+    )
 
 
 def mixture_scores(module, datamodule, metrics: list[str], cfg: DictConfig) -> dict:
