@@ -59,12 +59,27 @@ TRAIN = [
     (["model.latent_prior=cauchy"], ["cauchy", "normal, uniform"]),
     # issue #19's techniques
     (["+model/ema=default", "model.ema.decay=1.5"], ["model.ema.decay=1.5", "(0, 1)"]),
+    (["loss=wgan", "model.discriminator.spectral_norm=true"], ["spectral_norm=true", "weight clipping", "accepted"]),
+    (["model.discriminator.spectral_norm=maybe"], ["spectral_norm", "maybe"]),
     (["+model/ema=default", "model.ema.decay=0"], ["model.ema.decay=0", "(0, 1)"]),
     (["+model/ema=default", "model.ema.start=-1"], ["model.ema.start=-1", ">= 0"]),
     (["+loss/penalty=r1", "loss.penalties.r1.every=0"], ["loss.penalties.r1.every=0", ">= 1"]),
     (["+loss/penalty=r1", "loss.penalties.r1.weight=-1"], ["loss.penalties.r1.weight=-1", ">= 0"]),
     (["+loss/penalty=lecam", "loss.penalties.lecam.decay=1"], ["loss.penalties.lecam.decay=1", "[0, 1)"]),
     (["+loss/penalty=bogus"], ["loss/penalty=bogus", "dragan, gp, lecam, r1, r2"]),
+    (["+loss/augment=diffaug"], ["loss.augment=diffaug augments images", "data=ring holds 2-D points"]),
+    (["experiment=grid_gan", "+loss/augment=ada"], ["loss.augment=ada", "data=grid holds 2-D points"]),
+    (["+loss/penalty=bcr"], ["loss.penalties.bcr augments images", "data=ring", "no loss.penalties.bcr"]),
+    (["+loss/augment=diffaug", "loss.augment.probability=1.5"], ["loss.augment.probability=1.5", "[0, 1]"]),
+    (["+loss/augment=diffaug", "loss.augment.policy=flip"], ["policy='flip'", "color, translation, cutout"]),
+    (["+loss/augment=diffaug", "loss.augment.policy=''"], ["loss.augment.policy=''", "non-empty"]),
+    (["+loss/augment=ada", "loss.augment.target=1"], ["loss.augment.target=1", "(0, 1)"]),
+    (["+loss/augment=ada", "loss.augment.interval=0"], ["loss.augment.interval=0", ">= 1"]),
+    (["+loss/augment=ada", "loss.augment.speed_images=0"], ["loss.augment.speed_images=0", "> 0"]),
+    (["+loss/penalty=bcr", "loss.penalties.bcr.policy=flip"], ["loss.penalties.bcr.policy='flip'", "cutout"]),
+    (["+loss/augment=bogus"], ["loss/augment=bogus", "ada, diffaug"]),
+    (["experiment=mnist_began", "+loss/augment=diffaug"], ["loss/augment/diffaug", "'augment' not in 'BEGANLoss"]),
+    (["experiment=mnist_began", "+loss/penalty=bcr"], ["loss/penalty/bcr", "'penalties' not in 'BEGANLossSchema'"]),
     (["model.discriminator.hidden=[0]"], ["model.discriminator.hidden=[0]", "integers >= 1"]),
     (["model.generator.hidden=[-4,2]"], ["model.generator.hidden=[-4, 2]"]),
     (["model.generator.init=bogus"], ["bogus", "dcgan"]),
@@ -235,7 +250,7 @@ def snapshot(root: Path) -> dict[str, int]:
     return {str(p): p.stat().st_mtime_ns for p in root.rglob("*")}
 
 
-@pytest.mark.parametrize(("script", "argv", "words"), CASES, ids=[f"{s}:{' '.join(a)}"[:90] for s, a, _ in CASES])
+@pytest.mark.parametrize(("script", "argv", "words"), CASES, ids=[f"{s}:{' '.join(a)}"[:160] for s, a, _ in CASES])
 def test_a_bad_input_is_one_line_exit_2_and_writes_nothing(world, script, argv, words):
     if argv == [*TRAIN_BASE, "trainer=gpu"] and torch.cuda.is_available():
         pytest.skip("this machine has a GPU")

@@ -8,7 +8,7 @@ from enum import Enum
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.common.errors import ConfigError, one_line
+from ganlab.common.errors import CONF_DIR, ConfigError, one_line
 from ganlab.common.options import UnrollMode, Update
 from ganlab.common.validators import is_int
 from ganlab.composition.schemas import BEGANLossSchema, BEGANModelSchema
@@ -24,6 +24,8 @@ def validate(cfg: DictConfig) -> None:
     _check_sync_batchnorm(cfg)
     _check_accelerator(cfg)
     _check_pack_divides_batch(cfg)
+    _check_augment_fits_data(cfg)
+    _check_spectral_norm_without_clipping(cfg)
     if cfg.get("model") is not None and "unroll_steps" in cfg.model:
         _check_optimizer_for_unrolling(cfg)
     _dry_build(cfg)
@@ -50,6 +52,65 @@ def _check_pack_divides_batch(cfg: DictConfig) -> None:
         raise ConfigError(
             f"model.discriminator.pack={pack} does not divide data.batch_size={batch} ({batch % pack} samples "
             f"of every batch would be dropped); accepted: a batch size that is a multiple of {pack}"
+        )
+
+
+def _option_name(node: DictConfig, group: str) -> str:
+    """The ``conf/<group>`` option ``node`` was most likely composed from: one with its ``_target_``, preferring one
+    whose plain string settings it still has (ring and grid share a class, not a ``mixture``); else the class name."""
+    target = str(node.get("_target_", "?"))
+    same_class, same_strings = [], []
+    for path in sorted((CONF_DIR / group).glob("*.yaml")):
+        option = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+        if option.get("_target_") != target:
+            continue
+        same_class.append(path.stem)
+        plain = {k: v for k, v in option.items() if isinstance(v, str) and "${" not in v}
+        if all(node.get(k) == v for k, v in plain.items()):
+            same_strings.append(path.stem)
+    return (same_strings or same_class or [target.rsplit(".", 1)[-1]])[0]
+
+
+def _check_augment_fits_data(cfg: DictConfig) -> None:
+    """DiffAugment / ADA and bCR's transform work on NCHW images: on samples of another shape (the 2-D points of
+    data=ring / grid) they cannot run. The data's kind comes from ``data.shape`` (C, H, W for images), so no data
+    module (and no Lightning) is imported."""
+    shape = OmegaConf.select(cfg, "data.shape", default=None)
+    if shape is None or len(shape) == 3:
+        return
+    from hydra.utils import get_class
+
+    augmenting = []
+    augment = OmegaConf.select(cfg, "loss.augment", default=None)
+    if isinstance(augment, DictConfig) and "_target_" in augment:
+        augmenting.append(f"loss.augment={_option_name(augment, 'loss/augment')}")
+    for name, node in (OmegaConf.select(cfg, "loss.penalties", default=None) or {}).items():
+        if getattr(get_class(node._target_), "augments_images", False):
+            augmenting.append(f"loss.penalties.{name}")
+    if augmenting:
+        data = _option_name(cfg.data, "data")
+        kind = "2-D points" if list(shape) == [2] else f"samples of shape {list(shape)}"
+        raise ConfigError(
+            f"{augmenting[0]} augments images but data={data} holds {kind}; "
+            f"accepted: an image dataset, or no {augmenting[0].split('=')[0]}"
+        )
+
+
+def _check_spectral_norm_without_clipping(cfg: DictConfig) -> None:
+    """Weight clipping clamps D's weights after each step; spectral norm re-parametrises them (W / σ(W)): clipping
+    the underlying weights fights the normalisation and bounds nothing the normalisation does not already."""
+    constraint = OmegaConf.select(cfg, "loss.constraint", default=None)
+    if not OmegaConf.select(cfg, "model.discriminator.spectral_norm", default=False) or constraint is None:
+        return
+    from hydra.utils import get_class
+
+    from ganlab.penalties import WeightClipping
+
+    if issubclass(get_class(constraint._target_), WeightClipping):
+        raise ConfigError(
+            f"model.discriminator.spectral_norm=true cannot be combined with loss={cfg.loss.get('name', '?')}'s "
+            "weight clipping (two Lipschitz constraints on the same weights); accepted: "
+            "model.discriminator.spectral_norm=false, or a loss without clipping (e.g. loss=hinge, loss=wgan_gp)"
         )
 
 

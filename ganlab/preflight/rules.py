@@ -15,6 +15,21 @@ from ganlab.composition.schemas import LOSS_SCHEMAS, MODEL_SCHEMAS, schema_rules
 _POSITIVE = "null or a number > 0"
 _POSITIVE_INT = "null or an integer >= 1"
 
+#: DiffAugment's op groups (``ganlab.augment.POLICIES``, repeated so a rule loads no torch; a test keeps them equal)
+AUGMENT_POLICIES = ("color", "translation", "cutout")
+_POLICY = f"a non-empty comma list of {', '.join(AUGMENT_POLICIES)} (quoted: 'color,translation')"
+
+
+def is_policy(v) -> bool:
+    """A DiffAugment policy: ``"color,cutout"`` or ``[color, cutout]``, names from ``AUGMENT_POLICIES``."""
+    names = v.split(",") if isinstance(v, str) else v
+    return (
+        isinstance(names, list)
+        and len(names) > 0
+        and all(isinstance(n, str) and n.strip() in AUGMENT_POLICIES for n in names)
+    )
+
+
 #: ``ganlab-train``'s rules (``ganlab-eval`` / ``ganlab-latent`` have theirs beside their entry points).
 RULES: Sequence[Rule] = (
     SEED,
@@ -32,10 +47,17 @@ RULES: Sequence[Rule] = (
     Rule("loss.penalties.*.weight", lambda v: is_number(v) and v >= 0, "a number >= 0"),
     Rule("loss.penalties.*.every", int_in(1), "an integer >= 1 (N > 1: lazy, every N-th iteration)"),
     Rule("loss.penalties.*.decay", number_in(0.0, 1.0, high_open=True), "a number in [0, 1)"),
+    Rule("loss.penalties.*.policy", is_policy, _POLICY),
+    Rule("loss.augment.policy", is_policy, _POLICY),
+    Rule("loss.augment.probability", number_in(0.0, 1.0), "a number in [0, 1]"),
+    Rule("loss.augment.target", number_in(0.0, 1.0, low_open=True, high_open=True), "a number in (0, 1), e.g. 0.6"),
+    Rule("loss.augment.interval", int_in(1), "an integer >= 1 (D steps between updates of p)"),
+    Rule("loss.augment.speed_images", lambda v: is_number(v) and v > 0, "a number > 0 (images for p to cross [0, 1])"),
     Rule("data.batch_size", int_in(1), "an integer >= 1"),
     Rule("data.iterations_per_epoch", int_in(1), "an integer >= 1"),
     Rule("data.pool_size", int_in(1), "an integer >= 1"),
     Rule("data.num_workers", int_in(0), "an integer >= 0"),
+    Rule("data.train_fraction", number_in(0.0, 1.0, low_open=True), "a number in (0, 1]"),
     Rule("optim.*.lr", lambda v: is_number(v) and v > 0, "a number > 0"),
     Rule("optim.*.betas", pair_in_unit, "two numbers in [0, 1), e.g. [0.5, 0.999]"),
     Rule("optim.*.eps", lambda v: is_number(v) and v > 0, "a number > 0"),

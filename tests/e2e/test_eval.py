@@ -45,7 +45,7 @@ def test_training_callback_logs_labelled_scores(dcgan_run):
     _, run_dir, proc = dcgan_run
     metrics = json.loads((run_dir / "metrics.json").read_text())
     scores = metrics["image_metrics"]
-    for key in ("classifier_fid", "classifier_kid", "classifier_is", "modes", "mode_kl"):
+    for key in ("classifier_fid", "classifier_kid", "classifier_is", "modes", "mode_kl", "classifier_precision"):
         assert scores[key] is not None and metrics[f"val/{key}"] == pytest.approx(scores[key], rel=1e-5)
     assert "val/fid" not in metrics  # classifier scores never pass for Inception ones
     prov = scores["provenance"]
@@ -63,7 +63,8 @@ def test_training_callback_logs_labelled_scores(dcgan_run):
 def test_eval_writes_json_and_grid_and_never_overwrites(dcgan_run, mnist_classifier):
     cwd, run_dir, _ = dcgan_run
     ckpt = run_dir / "checkpoints" / "last.ckpt"
-    args = [f"ckpt={ckpt}", "metrics=[fid,kid,is,modes,probe]", "probe_train=500", "probe_test=300", *SMALL]
+    args = [f"ckpt={ckpt}", "metrics=[fid,kid,is,modes,prdc,probe,reconstruction]", "probe_train=500", "probe_test=300"]
+    args += ["recon_images=16", "recon_restarts=2", "recon_iterations=20", *SMALL]
     first = ganlab_eval(args, cwd, mnist_classifier)
     assert first.returncode == 0, first.stderr[-3000:]
     second = ganlab_eval(args, cwd, mnist_classifier)
@@ -76,6 +77,11 @@ def test_eval_writes_json_and_grid_and_never_overwrites(dcgan_run, mnist_classif
     assert a["classifier_fid"] == pytest.approx(training["classifier_fid"], rel=1e-5)  # same latents as the callback
     assert a["experiment"] == "mnist_dcgan" and a["iteration"] == 5
     assert 0.1 < a["probe_accuracy"] <= 1.0 and a["probe"]["n_train"] == 500
+    for key in ("classifier_precision", "classifier_recall", "classifier_coverage"):
+        assert 0.0 <= a[key] <= 1.0 and a[key] == pytest.approx(training[key], rel=1e-9)
+    assert a["classifier_density"] >= 0.0 and a["evaluated_with"] == "generator"
+    assert 0.0 < a["reconstruction_mse_train"] < 4.0 and 0.0 < a["reconstruction_mse_test"] < 4.0
+    assert a["reconstruction_gap"] == pytest.approx(a["reconstruction_mse_test"] - a["reconstruction_mse_train"])
     assert a["settings"]["n_samples"] == 400 and a["provenance"]["extractor"] == "classifier"
     with Image.open(a["grid"]) as img:
         assert img.size == (8 * 30 + 2, 8 * 30 + 2)

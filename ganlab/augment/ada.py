@@ -1,0 +1,75 @@
+"""Adaptive discriminator augmentation (Karras et al. 2020, "Training Generative Adversarial Networks with Limited
+Data", StyleGAN2-ADA; reference code: NVlabs/stylegan2-ada-pytorch, ``training/training_loop.py``): DiffAugment's
+ops applied with a probability p that a controller moves to keep D's overfitting heuristic r_t = E[sign(D(x))] on
+(augmented) reals near a target.
+
+Every ``interval`` D steps: p ← clamp(p + sign(r_t − target) · N / ``speed_images``, 0, 1), N the real images seen
+over those steps (batch × interval), so p can cross [0, 1] in ``speed_images`` images (500k in the paper: ``ada_kimg``
+= 500; shorter for short runs). p starts at 0. The reference clamps at 0 only (p > 1 acts as 1); here p stays in
+[0, 1]. p and the accumulators are buffers: checkpointed with the model (the loss bundle is a submodule), so a resume
+continues the controller exactly. Updated only from the real D step (``GANLoss`` calls ``observe``), never from the
+unrolled look-ahead; with DDP each rank observes its own batches. Logs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from ganlab.augment.diffaugment import DEFAULT_POLICY, DiffAugment
+from ganlab.losses import DStep
+
+
+class AdaptiveAugment(DiffAugment):
+    """DiffAugment whose per-sample probability is ADA's adapted ``p`` (buffer), moved by ``observe(step)``."""
+
+    def __init__(
+        self,
+        policy: str | Sequence[str] = DEFAULT_POLICY,
+        target: float = 0.6,
+        interval: int = 4,
+        speed_images: float = 500_000,
+    ):
+        super().__init__(policy, probability=0.0)
+        if not 0.0 < target < 1.0:
+            raise ValueError(f"AdaptiveAugment: target={target}; accepted: a number in (0, 1)")
+        if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+            raise ValueError(f"AdaptiveAugment: interval={interval}; accepted: an integer >= 1")
+        if not speed_images > 0:
+            raise ValueError(f"AdaptiveAugment: speed_images={speed_images}; accepted: a number > 0")
+        self.target, self.interval, self.speed_images = float(target), interval, float(speed_images)
+        self.register_buffer("p", torch.zeros(()))
+        # accumulated since the last update: sum and count of sign(D(x)), real images, observed D steps
+        self.register_buffer("sign_sum", torch.zeros(()))
+        self.register_buffer("sign_count", torch.zeros((), dtype=torch.long))
+        self.register_buffer("images", torch.zeros((), dtype=torch.long))
+        self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+
+    def current_probability(self) -> Tensor:
+        return self.p
+
+    @torch.no_grad()
+    def observe(self, step: DStep) -> None:
+        """Accumulate sign(D) on this D step's reals; every ``interval``-th call, move p and restart the sums.
+        Tensor arithmetic only (no host sync on a GPU)."""
+        signs = step.real_logits.detach().sign()
+        self.sign_sum += signs.sum().to(self.sign_sum.dtype)
+        self.sign_count += signs.numel()
+        self.images += step.real.shape[0]
+        self.steps += 1
+        due = self.steps % self.interval == 0
+        r_t = self.sign_sum / self.sign_count.clamp(min=1)
+        moved = (self.p + torch.sign(r_t - self.target) * self.images / self.speed_images).clamp(0.0, 1.0)
+        self.p.copy_(torch.where(due, moved, self.p))
+        keep = (~due).to(self.images.dtype)
+        self.sign_sum.mul_(keep)
+        self.sign_count.mul_(keep)
+        self.images.mul_(keep)
+
+    def extra_repr(self) -> str:
+        return (
+            f"policy={','.join(self.policy)!r}, target={self.target}, interval={self.interval}, "
+            f"speed_images={self.speed_images:g}"
+        )
