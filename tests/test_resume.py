@@ -288,3 +288,17 @@ def test_an_unreadable_last_checkpoint_falls_back_to_the_previous_one(tmp_path, 
 
     with pytest.raises(ConfigError, match="last.prev.ckpt is not a readable checkpoint"):
         resolve_resume(str(last), tmp_path)
+
+
+def test_extending_a_finished_run_is_exact(tmp_path, straight_run):
+    """A run that ended at max_iterations mid-epoch, continued to a longer max_iterations from its last.ckpt,
+    matches the straight run (the end checkpoint is written at the last iteration boundary)."""
+    case = "digits_dcgan_wgan_gp"  # 7 batches an epoch: iteration 4 is mid-epoch
+    straight, straight_trainer = straight_run(case)
+    shorter = [o for o in CASES[case]] + ["model.max_iterations=4"]
+    short, _ = fit(tmp_path / "a", shorter)
+    assert short.iteration == 4
+    resumed, trainer = fit(tmp_path / "b", CASES[case], ckpt_path=str(tmp_path / "a" / "checkpoints" / "last.ckpt"))
+    assert resumed.iteration == N
+    assert_identical(straight.state_dict(), resumed.state_dict())
+    assert_identical(optimizer_tensors(straight_trainer), optimizer_tensors(trainer))

@@ -145,6 +145,11 @@ class RunCheckpoint(Checkpoint):
                 self._exit_on_signal(trainer, pl_module)
         elif self.every_n_iterations and iteration % self.every_n_iterations == 0:
             self.save(trainer, pl_module)
+        elif trainer.should_stop:
+            # the run ends at this iteration (max_iterations): write the end checkpoint here, at an iteration
+            # boundary like any other, not after the loop has wound up (Lightning then marks the epoch finished,
+            # and a run extended from it would skip the rest of the epoch's batches)
+            self.save(trainer, pl_module)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
         self.save(trainer, pl_module)
