@@ -160,6 +160,20 @@ def _unknown_key_message(config_name: str, combo: list[str], exc: Exception) -> 
     return f"{key}={value}: unknown key '{leaf}' in {where}; accepted: {accepted} (prefix with + to add a new key)"
 
 
+def _option_without_place_message(exc: Exception) -> str | None:
+    """For ``loss=began +loss/penalty=r1``: a group option whose keys the chosen schema does not have (BEGAN's loss
+    takes no penalties and no augmentation)."""
+    match = re.search(r"In '(\w+)/(\w+)/(\w+)'.*Key '(\w+)' not in '(\w+)'", one_line(exc))
+    if not match:
+        return None
+    parent, group, option, key, schema = match.groups()
+    example = {"loss": " (e.g. loss=non_saturating, loss=hinge)", "model": " (e.g. model=gan_dcgan)"}.get(parent, "")
+    return (
+        f"{parent}/{group}={option} cannot be added here: the chosen {parent} ({schema}) has no '{key}'; "
+        f"accepted: a {parent} with '{key}'{example}, or no {parent}/{group}"
+    )
+
+
 def _launcher_choice(config_name: str, combo: list[str]) -> tuple[str, int | None]:
     """(hydra/launcher choice, hydra.launcher.tasks_per_node or None) of one composed job."""
     from hydra import compose
@@ -193,7 +207,8 @@ def preflight(argv: Sequence[str]) -> list[str]:
             try:
                 cfg = compose(args.config_name, overrides=combo)
             except Exception as exc:
-                raise ConfigError(_unknown_key_message(args.config_name, combo, exc) or one_line(exc)) from None
+                message = _unknown_key_message(args.config_name, combo, exc) or _option_without_place_message(exc)
+                raise ConfigError(message or one_line(exc)) from None
             validate(cfg)
             check_networks_fit_data(cfg)
             if args.multirun:
