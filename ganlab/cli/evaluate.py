@@ -18,7 +18,7 @@ from ganlab.common.validators import SEED, SPLIT, Rule, int_in, one_of, subset_o
 from ganlab.composition.build import load_checkpoint, restore
 
 EVAL_CONFIG = "eval"
-EVAL_METRICS = ("fid", "kid", "is", "modes", "prdc", "probe", "reconstruction")
+EVAL_METRICS = ("fid", "kid", "is", "modes", "prdc", "intra_fid", "probe", "reconstruction")
 EVAL_KEYS = (
     "metrics",
     "extractor",
@@ -78,6 +78,7 @@ def evaluate_checkpoint(cfg: DictConfig) -> tuple[dict, object, object]:
     for m in metrics:
         if m not in EVAL_METRICS:
             raise ConfigError(f"metrics={m} is not a known metric; accepted: {', '.join(EVAL_METRICS)}")
+    check_conditioning(module, metrics, cfg)
     result = {
         "checkpoint": str(Path(cfg.ckpt).resolve()),
         "experiment": run_cfg.get("name"),
@@ -93,7 +94,7 @@ def evaluate_checkpoint(cfg: DictConfig) -> tuple[dict, object, object]:
     if hasattr(datamodule, "mixture"):
         result.update(mixture_scores(module, datamodule, metrics, cfg))
         return result, datamodule, module
-    image_metrics = [m for m in metrics if m not in ("probe", "reconstruction")]
+    image_metrics = [m for m in metrics if m not in ("probe", "reconstruction", "intra_fid")]
     if image_metrics:
         from ganlab.metrics.evaluator import ImageEvaluator
 
@@ -107,18 +108,52 @@ def evaluate_checkpoint(cfg: DictConfig) -> tuple[dict, object, object]:
         result.update(discriminator_probe(features, datamodule, cfg.probe_train, cfg.probe_test, cfg.batch_size))
     if "reconstruction" in metrics:
         result.update(reconstruction(module, datamodule, cfg))
+    if "intra_fid" in metrics:
+        result.update(class_fid(module, datamodule, cfg))
     return result, datamodule, module
+
+
+def check_conditioning(module, metrics: list[str], cfg: DictConfig) -> None:
+    """Before any metric runs: intra-class FID needs a conditional generator, inversion an unconditional one."""
+    conditional = bool(getattr(getattr(module, "eval_generator", None), "num_classes", None))
+    if "intra_fid" in metrics and not conditional:
+        raise ConfigError(
+            f"metrics=intra_fid needs a conditional generator, but ckpt={cfg.ckpt} holds an unconditional one"
+        )
+    if "reconstruction" in metrics and conditional:
+        raise ConfigError(f"metrics=reconstruction inverts z only, but ckpt={cfg.ckpt} holds a conditional generator")
+
+
+def class_fid(module, datamodule, cfg: DictConfig) -> dict:
+    """Intra-class FID of a conditional generator (``ganlab/metrics/intra_fid.py``), on ``extractor``'s features."""
+    from ganlab.metrics.evaluator import ImageEvaluator
+    from ganlab.metrics.intra_fid import intra_fid
+
+    classes = module.eval_generator.num_classes
+    kwargs = {k: cfg[k] for k in EVAL_KEYS if k != "metrics"}
+    extractor, _ = ImageEvaluator(datamodule, metrics=["fid"], **kwargs).build_extractors()
+    real = datamodule.eval_dataloader(cfg.split, cfg.batch_size, limit=cfg.n_real or cfg.n_samples)
+    scores = intra_fid(
+        extractor,
+        real,
+        lambda z, labels: module.sample(z=z, labels=labels),
+        module.latent_dim,
+        classes,
+        max(cfg.n_samples // classes, 2),
+        cfg.batch_size,
+        cfg.seed,
+        module.latent_prior,
+    )
+    prefix = "classifier_" if cfg.extractor == "classifier" else ""
+    return {prefix + k: v for k, v in scores.items()}
 
 
 def reconstruction(module, datamodule, cfg: DictConfig) -> dict:
     """G's inversion error on training and test images (``ganlab/metrics/reconstruction.py``)."""
     from ganlab.metrics.reconstruction import reconstruction_errors
 
-    generator = module.eval_generator
-    if getattr(generator, "num_classes", None):
-        raise ConfigError(f"metrics=reconstruction inverts z only, but ckpt={cfg.ckpt} holds a conditional generator")
     return reconstruction_errors(
-        generator,
+        module.eval_generator,
         datamodule,
         module.latent_dim,
         cfg.recon_images,
