@@ -23,13 +23,14 @@ from torch.func import functional_call
 
 from ganlab.losses import DiscriminatorFn
 
-SUPPORTED = ("Adam", "AdamW", "RMSprop", "SGD")
+#: The optimizers the functional look-ahead reproduces (exact classes: a subclass may step differently).
+SUPPORTED = (torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.SGD)
 
 
 def check_supported(optimizer: torch.optim.Optimizer) -> None:
     kind = type(optimizer).__name__
-    if kind not in SUPPORTED:
-        raise ValueError(f"unrolling supports the optimizers {', '.join(SUPPORTED)}; got {kind}")
+    if type(optimizer) not in SUPPORTED:
+        raise ValueError(f"unrolling supports the optimizers {', '.join(c.__name__ for c in SUPPORTED)}; got {kind}")
     for group in optimizer.param_groups:
         for flag in ("amsgrad", "centered", "nesterov", "maximize"):
             if group.get(flag):

@@ -252,11 +252,20 @@ def _check_sync_batchnorm(cfg: DictConfig) -> None:
 
 
 def _check_optimizer_for_unrolling(cfg: DictConfig) -> None:
+    """The look-ahead replays D's optimizer functionally: only the classes it reproduces (``unroll.SUPPORTED``)."""
+    target = OmegaConf.select(cfg, "optim.discriminator._target_", default=None)
+    if not cfg.model.unroll_steps or not target:
+        return
+    from hydra.utils import get_class
+
     from ganlab.unroll import SUPPORTED
 
-    target = str(OmegaConf.select(cfg, "optim.discriminator._target_", default=""))
-    if cfg.model.unroll_steps > 0 and target and target.rsplit(".", 1)[-1] not in SUPPORTED:
+    try:
+        optimizer = get_class(str(target))
+    except Exception:
+        optimizer = None  # not a class: the dry build names the problem
+    if optimizer is not None and optimizer not in SUPPORTED:
         raise ConfigError(
             f"optim.discriminator._target_={target} cannot be unrolled; accepted: "
-            + ", ".join(f"torch.optim.{name}" for name in SUPPORTED)
+            + ", ".join(f"torch.optim.{c.__name__}" for c in SUPPORTED)
         )
