@@ -44,7 +44,10 @@ TRAIN = [
     (["trainer.accelerator=tpu"], ["trainer.accelerator='tpu'", "cpu, gpu"]),
     (["model.unroll_steps=1000000000"], ["model.unroll_steps=1000000000", "[0, 100]"]),
     (["model.unroll_steps=-1"], ["model.unroll_steps=-1"]),
-    (["optim.discriminator._target_=torch.optim.Adagrad"], ["torch.optim.Adagrad cannot be unrolled", "torch.optim.SGD"]),
+    (
+        ["model.unroll_steps=2", "optim.discriminator._target_=torch.optim.Adagrad", "~optim.discriminator.betas"],
+        ["torch.optim.Adagrad cannot be unrolled", "torch.optim.SGD"],
+    ),
     (["model.d_steps=0"], ["model.d_steps=0", "[1, 100]"]),
     (["model.g_steps=101"], ["model.g_steps=101"]),
     (["model.latent_dim=0"], ["model.latent_dim=0"]),
