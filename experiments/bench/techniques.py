@@ -2,10 +2,11 @@
 
     python -m experiments.bench.techniques [--preset mnist_dcgan] [--iterations 25] [--rounds 3]
 
-Each variant is ``ganlab-train``'s own build of the preset plus the variant's overrides. The variants run in turn,
-``--rounds`` times (so a slow phase of the machine hits all of them alike); a variant's time is the median
-iteration over its rounds (warm-up iterations dropped), its cost the ratio to the plain step's median from the
-same rounds. Writes experiments/bench/out/techniques.json.
+Each variant is ``ganlab-train``'s own build of the preset plus the variant's overrides. Alternating pairs: in
+each of ``--rounds`` rounds, every variant runs right after a plain run (the machine's state — a slow phase, the
+allocator — drifts between fits by ±20 % here, so only neighbours are compared); a pair's ratio is the variant's
+median iteration over the plain run's (warm-up iterations dropped), a variant's cost the median ratio over the
+rounds. Writes experiments/bench/out/techniques.json.
 """
 
 from __future__ import annotations
@@ -66,21 +67,29 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     names = args.variants.split(",") if args.variants else list(VARIANTS)
+    plain, variants = names[0], names[1:]
+    ratios: dict[str, list[float]] = {name: [] for name in variants}
     times: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp:
         data_root = linked_data_root(Path(args.data_root), Path(tmp))
         for r in range(args.rounds):
-            for i, name in enumerate(names):
-                run_dir = Path(tmp) / f"r{r}-{i}"
-                times[name] += iteration_times(args.preset, VARIANTS[name], data_root, run_dir, args.iterations)
-    base = statistics.median(times[names[0]])
-    rows = []
-    print(f"| technique ({args.preset}, {torch.get_num_threads()} thread) | iteration (ms) | ÷ plain |")
+            for i, name in enumerate(variants):
+                pair = []
+                for which in (plain, name):
+                    run_dir = Path(tmp) / f"r{r}-{i}-{len(pair)}"
+                    pair.append(iteration_times(args.preset, VARIANTS[which], data_root, run_dir, args.iterations))
+                    times[which] += pair[-1]
+                ratios[name].append(statistics.median(pair[1]) / statistics.median(pair[0]))
+    rows = [{"variant": plain, "overrides": [], "iteration_s": statistics.median(times[plain]), "ratio": 1.0}]
+    print(f"| technique ({args.preset}, {torch.get_num_threads()} thread) | iteration (ms) | ÷ plain (per round) |")
     print("|---|---|---|")
-    for name in names:
-        median = statistics.median(times[name])
-        rows.append({"variant": name, "overrides": VARIANTS[name], "iteration_s": median, "ratio": median / base})
-        print(f"| {name} | {median * 1e3:.1f} | {median / base:.2f} |")
+    print(f"| {plain} | {rows[0]['iteration_s'] * 1e3:.1f} | 1 |")
+    for name in variants:
+        median, ratio = statistics.median(times[name]), statistics.median(ratios[name])
+        rows.append({"variant": name, "overrides": VARIANTS[name], "iteration_s": median, "ratio": ratio,
+                     "ratios": ratios[name]})  # fmt: skip
+        per_round = ", ".join(f"{x:.2f}" for x in ratios[name])
+        print(f"| {name} | {median * 1e3:.1f} | {ratio:.2f} ({per_round}) |")
     OUT.mkdir(parents=True, exist_ok=True)
     meta = {"preset": args.preset, "iterations": args.iterations, "rounds": args.rounds}
     (OUT / "techniques.json").write_text(json.dumps({**meta, "rows": rows}, indent=2) + "\n")
