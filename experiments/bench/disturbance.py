@@ -145,9 +145,7 @@ def main() -> None:
 
 
 def print_table(results: dict, levels: list[float]) -> None:
-    print(
-        f"\nSpearman ρ of each metric with the disturbance level ({len(levels)} levels: {levels}); FID should be +1"
-    )
+    print(f"\nSpearman ρ of each metric with the disturbance level ({len(levels)} levels: {levels}); FID should be +1")
     print("| disturbance | " + " | ".join(METRICS) + " |")
     print("|---|" + "---|" * len(METRICS))
     for name, per_metric in results.items():
