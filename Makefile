@@ -52,6 +52,8 @@ bench: $(STAMP)
 	$(BIN)/python -m experiments.bench.autoencoder $(ARGS)
 	$(BIN)/python -m experiments.bench.faults
 	$(BIN)/python -m experiments.bench.cli_speed
+	$(BIN)/python -m experiments.bench.techniques
+	$(BIN)/python -m experiments.bench.disturbance
 
 ## Published protocols over seeds (experiments/bench/protocols.py): PacGAN Table 1 (ring_pacgan, grid_pacgan) for GAN,
 ## PacGAN2 and PacGAN4, 5 seeds each, at the published 400 000 iterations: about 30 / 60 / 120 ms per iteration on one
