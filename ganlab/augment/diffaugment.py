@@ -27,8 +27,10 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ganlab.common.options import AUGMENT_POLICIES
+
 #: The op groups a policy may name, in the reference's names.
-POLICIES = ("color", "translation", "cutout")
+POLICIES = AUGMENT_POLICIES
 DEFAULT_POLICY = "color,translation,cutout"
 TRANSLATION_RATIO = 0.125
 CUTOUT_RATIO = 0.5

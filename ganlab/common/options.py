@@ -26,3 +26,5 @@ class Update(str, Enum):
 MASKS = ("pepper", "crosswalk", "square")
 #: Where ``ganlab-latent`` gets real images' latents: ``auto`` (an autoencoder's encoder, else inversion).
 ENDPOINTS = ("auto", "encoder", "inversion")
+#: DiffAugment's op groups (``ganlab/augment/diffaugment.py``), in the reference code's names.
+AUGMENT_POLICIES = ("color", "translation", "cutout")

@@ -3,7 +3,8 @@ optimizers and schedulers built from factories, a training length in iterations,
 a dedicated checkpointed noise RNG, the global RNG in checkpoints (exact resume), sampling from ``self.generator``
 and label handling for conditional nets.
 
-``GenerativeModule`` is that common part; ``AdversarialModule`` adds a discriminator and its optimizer.
+``GenerativeModule`` is that common part; ``AdversarialModule`` (``modules/adversarial.py``) adds a discriminator,
+its optimizer and the moving average of G.
 Subclasses write ``training_step`` only."""
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
-from ganlab.modules.ema import GeneratorEMA
 from ganlab.modules.hyperparameters import apply_configured, configured_groups
 from ganlab.nets.base import eval_mode
 from ganlab.priors import check_prior, draw_latent
@@ -267,55 +267,3 @@ class GenerativeModule(pl.LightningModule):
         if state.get("noise_state") is not None:
             self._noise_restore = (state["noise_device"], state["noise_state"], state.get("noise_states"))
         self._global_rng_restore = state.get("torch_rng_state")
-
-
-class AdversarialModule(GenerativeModule):
-    """A generator and a discriminator with their own optimizers and schedulers (GAN, BEGAN)."""
-
-    def __init__(
-        self,
-        generator: nn.Module,
-        discriminator: nn.Module,
-        optimizer_g: OptimizerFactory,
-        optimizer_d: OptimizerFactory,
-        latent_dim: int,
-        scheduler_g: Callable | None = None,
-        scheduler_d: Callable | None = None,
-        ema: GeneratorEMA | None = None,
-        **common,
-    ):
-        """``common``: GenerativeModule's options (scheduler_interval, max_iterations, noise_seed,
-        log_every_n_iterations). ``ema``: keep a moving average of G for evaluation (``ganlab/modules/ema.py``)."""
-        super().__init__(latent_dim, **common)
-        self.generator, self.discriminator = generator, discriminator
-        self.optimizer_factories = (optimizer_g, optimizer_d)
-        self.scheduler_factories = (scheduler_g, scheduler_d)
-        self.ema = ema
-        self.generator_ema = ema.average(generator) if ema is not None else None
-
-    @property
-    def eval_generator(self) -> nn.Module:
-        """The generator that samples for evaluation: the moving average once it has started, else G."""
-        if self.generator_ema is not None and int(self.generator_ema.n_averaged) > 0:
-            return self.generator_ema.module
-        return self.generator
-
-    @property
-    def evaluated_with(self) -> str:
-        return "ema" if self.eval_generator is not self.generator else "generator"
-
-    def end_iteration(self, metrics: dict[str, Tensor] | None, batch_size: int) -> None:
-        """After the iteration's G steps: one update of G's moving average (from ``ema.start`` on)."""
-        if self.generator_ema is not None and self.iteration >= self.ema.start:
-            self.generator_ema.update_parameters(self.generator)
-        super().end_iteration(metrics, batch_size)
-
-    def optimizer_specs(self):
-        nets = (self.generator, self.discriminator)
-        return [
-            (net.parameters(), factory, scheduler)
-            for net, factory, scheduler in zip(nets, self.optimizer_factories, self.scheduler_factories, strict=True)
-        ]
-
-    def conditional_nets(self) -> tuple[nn.Module, ...]:
-        return (self.generator, self.discriminator)

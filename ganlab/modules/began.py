@@ -18,7 +18,8 @@ import torch
 from torch import Tensor, nn
 
 from ganlab.losses import DiscriminatorFn
-from ganlab.modules.base import AdversarialModule, OptimizerFactory, grad_norm
+from ganlab.modules.adversarial import AdversarialModule
+from ganlab.modules.base import OptimizerFactory, grad_norm
 
 
 @dataclass

@@ -28,15 +28,20 @@ class GeneratorEMA:
             raise ValueError(f"model.ema.start={start}; accepted: an integer >= 0 (the first averaged iteration)")
         self.decay, self.start, self.rampup = float(decay), start, bool(rampup)
 
-    def decay_after(self, updates: int) -> float:
-        """The weight of the old average at the update after ``updates`` updates."""
-        return min(self.decay, (1.0 + updates) / (10.0 + updates)) if self.rampup else self.decay
+    def decay_after(self, updates: int | Tensor) -> float | Tensor:
+        """The weight of the old average at the update after ``updates`` updates (a tensor stays a tensor: no host
+        synchronisation per iteration on a GPU)."""
+        if not self.rampup:
+            return self.decay
+        ramp = (1.0 + updates) / (10.0 + updates)
+        return ramp.clamp(max=self.decay) if torch.is_tensor(ramp) else min(self.decay, ramp)
 
     def average(self, generator: nn.Module) -> AveragedModel:
         def ema(averaged: list[Tensor], current: list[Tensor], n_averaged: Tensor) -> None:
             # AveragedModel calls this per (device, dtype) group; n_averaged counts the first update, a copy
             if averaged[0].is_floating_point():
-                torch._foreach_lerp_(averaged, current, 1.0 - self.decay_after(int(n_averaged) - 1))
+                updates = (n_averaged - 1).to(averaged[0].dtype)
+                torch._foreach_lerp_(averaged, current, 1.0 - self.decay_after(updates))
             else:  # counters (BatchNorm's num_batches_tracked) follow G
                 torch._foreach_copy_(averaged, current)
 

@@ -21,7 +21,8 @@ from torch import Tensor, nn
 
 from ganlab.common.options import UnrollMode, Update  # noqa: F401  (re-exported)
 from ganlab.losses import DiscriminatorFn, GANLoss
-from ganlab.modules.base import AdversarialModule, OptimizerFactory, grad_norm
+from ganlab.modules.adversarial import AdversarialModule
+from ganlab.modules.base import OptimizerFactory, grad_norm
 from ganlab.unroll import check_supported, lookahead
 
 

@@ -9,14 +9,13 @@ from collections.abc import Sequence
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.common.errors import ConfigError
+from ganlab.common.options import AUGMENT_POLICIES
 from ganlab.common.validators import SEED, Rule, int_in, is_int, is_number, number_in, pair_in_unit
 from ganlab.composition.schemas import LOSS_SCHEMAS, MODEL_SCHEMAS, schema_rules
 
 _POSITIVE = "null or a number > 0"
 _POSITIVE_INT = "null or an integer >= 1"
 
-#: DiffAugment's op groups (``ganlab.augment.POLICIES``, repeated so a rule loads no torch; a test keeps them equal)
-AUGMENT_POLICIES = ("color", "translation", "cutout")
 _POLICY = f"a non-empty comma list of {', '.join(AUGMENT_POLICIES)} (quoted: 'color,translation')"
 
 
