@@ -208,6 +208,14 @@ class GANLoss(nn.Module):
         total = objective + sum(terms.values()) if terms else objective
         return DiscriminatorLoss(total, objective, terms, real_logits, fake_logits)
 
+    def diagnostics(self) -> dict[str, Tensor]:
+        """What the techniques with state report for the logs (ADA's p and r_t, LeCam's anchors), by name."""
+        found: dict[str, Tensor] = {}
+        for technique in (*self.penalties.values(), self.augment):
+            if hasattr(technique, "diagnostics"):
+                found.update(technique.diagnostics())
+        return found
+
     def generator(self, d_fn: DiscriminatorFn, fake: Tensor) -> tuple[Tensor, Tensor]:
         fake_logits = self.augmented(d_fn)(fake)
         return self.objective.g_loss(fake_logits), fake_logits

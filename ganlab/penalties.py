@@ -134,6 +134,9 @@ class LeCam(Penalty):
             2
         ).mean()
 
+    def diagnostics(self) -> dict[str, Tensor]:
+        return {"lecam_anchor_real": self.anchors[0], "lecam_anchor_fake": self.anchors[1]}
+
     @torch.no_grad()
     def observe(self, step: DStep) -> None:
         means = torch.stack([step.real_logits.detach().mean(), step.fake_logits.detach().mean()])

@@ -9,7 +9,10 @@ import signal
 
 import pytest
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 from hydra import compose, initialize_config_dir
+from test_metrics_ddp import free_port
 from test_resume import SignalAt
 
 from ganlab.augment import POLICIES, AdaptiveAugment, DiffAugment
@@ -249,6 +252,63 @@ def test_ada_state_is_in_the_state_dict_and_restores_the_controller():
     assert ada.p.item() == restored.p.item() == 1.0  # the 8th observation of the same sequence
 
 
+def test_ada_keeps_the_last_r_t_for_the_logs():
+    ada = AdaptiveAugment(interval=2, speed_images=64)
+    ada.observe(real_step([2.0] * 8))
+    assert ada.diagnostics()["ada_rt"].item() == 0.0  # no update yet
+    ada.observe(real_step([2.0] * 4 + [-2.0] * 4))
+    assert ada.diagnostics() == {"ada_p": ada.p, "ada_rt": ada.r_t}
+    assert ada.r_t.item() == 0.5 and ada.p.item() == 0.0  # (8 + 0) / 16 < 0.6: p stays clamped at 0
+
+
+def test_an_ada_state_saved_before_r_t_was_kept_still_restores():
+    ada = AdaptiveAugment(interval=4, speed_images=64)
+    for _ in range(5):
+        ada.observe(real_step([2.0] * 8))
+    old = {k: v for k, v in ada.state_dict().items() if k != "r_t"}
+    restored = AdaptiveAugment(interval=4, speed_images=64)
+    restored.load_state_dict(old)  # strict
+    assert restored.p.item() == ada.p.item() and restored.r_t.item() == 0.0
+
+
+def ada_rank(rank: int, world_size: int, port: int, out: str) -> None:
+    """Rank ``rank`` of ``world_size`` observes its own half of every batch of ``ada_batches``."""
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size)
+    try:
+        ada = AdaptiveAugment(interval=3, speed_images=96)
+        history = []
+        for batch in ada_batches():
+            ada.observe(real_step(batch[rank::world_size].tolist()))
+            history.append((ada.p.item(), ada.r_t.item()))
+        torch.save(history, f"{out}/{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def ada_batches() -> list[torch.Tensor]:
+    # rank 0 (even places) sees only positive logits, so its own r_t = 1 would only ever raise p; rank 1 sees k
+    # positives, so the sum over both (r_t = k / 4) is above the target 0.6 for k = 4 and below it for k = 0, 1
+    batches = []
+    for k in [4] * 3 + [0] * 3 + [4] * 3 + [1] * 3:
+        batch = torch.ones(8)
+        batch[1::2] = torch.tensor([1.0] * k + [-1.0] * (4 - k))
+        batches.append(batch * torch.linspace(0.5, 2.0, 8))
+    return batches
+
+
+def test_ada_under_ddp_moves_p_from_the_sums_over_all_ranks(tmp_path):
+    single = AdaptiveAugment(interval=3, speed_images=96)
+    expected = []
+    for batch in ada_batches():  # one process seeing both halves of every batch
+        single.observe(real_step(batch.tolist()))
+        expected.append((single.p.item(), single.r_t.item()))
+    mp.spawn(ada_rank, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
+    ranks = [torch.load(tmp_path / f"{rank}.pt", weights_only=True) for rank in (0, 1)]
+    assert ranks[0] == ranks[1]  # the same p on every rank
+    assert [p for p, _ in expected] == [0, 0, 0.25, 0.25, 0.25, 0, 0, 0, 0.25, 0.25, 0.25, 0]  # up, down, up, down
+    assert ranks[0] == expected
+
+
 def test_ada_p_is_the_augmentation_probability():
     ada, x = AdaptiveAugment("cutout"), torch.ones(16, 1, 8, 8)
     assert torch.equal(ada(x, gen(0)), x)  # p = 0: untouched
@@ -366,6 +426,9 @@ def test_a_gan_trains_with_augmentation(tmp_path, overrides):
     _, metrics = module.last_logged
     assert all(math.isfinite(v) for v in metrics.values()), metrics
     assert isinstance(module.loss.augment, DiffAugment)
+    if "+loss/augment=ada" in overrides:  # ADA's controller is in the logs
+        assert metrics["train/ada_p"] == module.loss.augment.p.item()
+        assert -1.0 <= metrics["train/ada_rt"] <= 1.0
     if "+loss/penalty=bcr" in overrides:
         assert metrics["train/d_penalty_bcr"] > 0
         assert module.loss.augment.steps.item() == 2  # observed once per D step

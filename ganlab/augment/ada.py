@@ -8,7 +8,9 @@ over those steps (batch × interval), so p can cross [0, 1] in ``speed_images`` 
 = 500; shorter for short runs). p starts at 0. The reference clamps at 0 only (p > 1 acts as 1); here p stays in
 [0, 1]. p and the accumulators are buffers: checkpointed with the model (the loss bundle is a submodule), so a resume
 continues the controller exactly. Updated only from the real D step (``GANLoss`` calls ``observe``), never from the
-unrolled look-ahead; with DDP each rank observes its own batches. Logs nothing.
+unrolled look-ahead. Under DDP the sums are added over the ranks before each update (one all-reduce every
+``interval`` D steps, as the reference's ``training_stats`` does), so every rank holds the same p. ``diagnostics()``
+gives p and the last r_t, logged as ``train/ada_p`` and ``train/ada_rt``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.distributed as dist
 from torch import Tensor
 
 from ganlab.augment.diffaugment import DEFAULT_POLICY, DiffAugment
@@ -46,30 +49,56 @@ class AdaptiveAugment(DiffAugment):
         self.register_buffer("sign_count", torch.zeros((), dtype=torch.long))
         self.register_buffer("images", torch.zeros((), dtype=torch.long))
         self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+        self.register_buffer("r_t", torch.zeros(()))  # the heuristic at the last update (for the logs)
 
     def current_probability(self) -> Tensor:
         return self.p
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Checkpoints written before ``r_t`` was kept (issue #19's first version) restore with r_t = 0: it is only
+        logged, and the next update sets it."""
+        state_dict.setdefault(prefix + "r_t", torch.zeros(()))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def diagnostics(self) -> dict[str, Tensor]:
+        return {"ada_p": self.p, "ada_rt": self.r_t}
+
     @torch.no_grad()
     def observe(self, step: DStep) -> None:
         """Accumulate sign(D) on this D step's reals; every ``interval``-th call, move p and restart the sums.
-        Tensor arithmetic only (no host sync on a GPU)."""
+        Tensor arithmetic only (no host sync on a GPU) on one process; under DDP one all-reduce per update."""
         signs = step.real_logits.detach().sign()
         self.sign_sum += signs.sum().to(self.sign_sum.dtype)
         self.sign_count += signs.numel()
         self.images += step.real.shape[0]
         self.steps += 1
+        if _world_size() > 1:
+            if int(self.steps) % self.interval:  # the same on every rank: each rank observes every D step
+                return
+            self._sum_over_ranks()
         due = self.steps % self.interval == 0
         r_t = self.sign_sum / self.sign_count.clamp(min=1)
         moved = (self.p + torch.sign(r_t - self.target) * self.images / self.speed_images).clamp(0.0, 1.0)
         self.p.copy_(torch.where(due, moved, self.p))
+        self.r_t.copy_(torch.where(due, r_t, self.r_t))
         keep = (~due).to(self.images.dtype)
         self.sign_sum.mul_(keep)
         self.sign_count.mul_(keep)
         self.images.mul_(keep)
+
+    def _sum_over_ranks(self) -> None:
+        totals = torch.stack([self.sign_sum.double(), self.sign_count.double(), self.images.double()])
+        dist.all_reduce(totals)
+        self.sign_sum.copy_(totals[0])
+        self.sign_count.copy_(totals[1].round().long())
+        self.images.copy_(totals[2].round().long())
 
     def extra_repr(self) -> str:
         return (
             f"policy={','.join(self.policy)!r}, target={self.target}, interval={self.interval}, "
             f"speed_images={self.speed_images:g}"
         )
+
+
+def _world_size() -> int:
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1

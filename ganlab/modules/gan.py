@@ -106,6 +106,8 @@ class GANModule(AdversarialModule):
                 metrics[f"train/d_penalty_{name}"] = term.detach()
             if out.penalties:
                 metrics["train/d_penalty"] = out.penalty.detach()
+            for name, value in self.loss.diagnostics().items():
+                metrics[f"train/{name}"] = value.detach().clone()
             if objective.critic:
                 metrics["train/wasserstein"] = metrics["train/d_real"] - metrics["train/d_fake"]
 
