@@ -41,11 +41,14 @@ from omegaconf import DictConfig, OmegaConf
 
 PROG = "report.py"
 LABELS = {"model.unroll_steps": "k"}  # readable column / axis names
-METRIC_SOURCES = ("image_metrics", "mode_coverage")  # nested results in metrics.json, then the flat val/* keys
+#: nested results in metrics.json (the metric callbacks' sections), then the flat val/* keys
+METRIC_SOURCES = ("image_metrics", "mode_coverage", "intra_fid", "reconstruction")
 METRIC_ORDER = (
     "classifier_fid", "fid", "classifier_kid", "kid", "classifier_is", "is",
     "classifier_precision", "precision", "classifier_recall", "recall",
     "classifier_density", "density", "classifier_coverage", "coverage", "modes", "hq", "mode_kl",
+    "classifier_intra_fid", "intra_fid",
+    "reconstruction_mse_train", "reconstruction_mse_test", "reconstruction_gap", "reconstruction_mse",
 )  # fmt: skip
 DEFAULT_SORT = ("classifier_fid", "fid", "classifier_kid", "kid", "modes", "hq", "mode_kl", "classifier_is", "is")
 TIEBREAK = {"modes": "hq"}
@@ -85,7 +88,8 @@ def label(key: str) -> str:
 
 
 def lower_is_better(metric: str) -> bool:
-    return metric.endswith(("fid", "kid", "mode_kl", "loss"))
+    """Distances, losses and reconstruction errors (a smaller train/test gap: less memorisation)."""
+    return metric.endswith(("fid", "kid", "mode_kl", "loss")) or metric.startswith("reconstruction_")
 
 
 def is_numeric(value) -> bool:

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from ganlab.augment import DiffAugment
 from ganlab.losses import DiscriminatorFn, DStep
+from ganlab.ranks import sum_over_ranks, world_size
 
 
 def _per_sample_shape(x: Tensor) -> tuple[int, ...]:
@@ -139,8 +140,11 @@ class LeCam(Penalty):
 
     @torch.no_grad()
     def observe(self, step: DStep) -> None:
+        """The anchors follow the batch means of D's outputs, averaged over the ranks under DDP (one small
+        all-reduce per D step), so every rank holds the same anchors and a resume from rank 0's checkpoint is exact."""
         means = torch.stack([step.real_logits.detach().mean(), step.fake_logits.detach().mean()])
-        self.anchors.lerp_(means.to(self.anchors.dtype), 1.0 - self.decay)
+        means = sum_over_ranks(means.to(self.anchors.dtype)) / world_size()
+        self.anchors.lerp_(means, 1.0 - self.decay)
 
 
 class BalancedConsistency(Penalty):

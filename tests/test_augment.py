@@ -19,7 +19,7 @@ from ganlab.augment import POLICIES, AdaptiveAugment, DiffAugment
 from ganlab.callbacks.run_checkpoint import Preempted
 from ganlab.common.errors import CONF_DIR
 from ganlab.losses import DStep, GANLoss, Minimax
-from ganlab.penalties import BalancedConsistency
+from ganlab.penalties import BalancedConsistency, LeCam
 from ganlab.preflight.rules import AUGMENT_POLICIES, is_policy
 
 
@@ -271,15 +271,23 @@ def test_an_ada_state_saved_before_r_t_was_kept_still_restores():
     assert restored.p.item() == ada.p.item() and restored.r_t.item() == 0.0
 
 
-def ada_rank(rank: int, world_size: int, port: int, out: str) -> None:
-    """Rank ``rank`` of ``world_size`` observes its own half of every batch of ``ada_batches``."""
+def observe_all(ada: AdaptiveAugment, lecam: LeCam, rank: int = 0, world_size: int = 1) -> list[tuple]:
+    """ADA and LeCam observing this rank's share of every batch of ``ada_batches``: (p, r_t, anchors) after each."""
+    history = []
+    for batch in ada_batches():
+        share, fake_share = batch[rank::world_size], (-batch * torch.arange(1.0, 9.0))[rank::world_size]
+        images = torch.zeros(share.numel(), 1, 4, 4)
+        step = DStep(lambda x: x, images, images, share, fake_share, None, 0)
+        ada.observe(step)
+        lecam.observe(step)
+        history.append((ada.p.item(), ada.r_t.item(), *lecam.anchors.tolist()))
+    return history
+
+
+def stateful_rank(rank: int, world_size: int, port: int, out: str) -> None:
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size)
     try:
-        ada = AdaptiveAugment(interval=3, speed_images=96)
-        history = []
-        for batch in ada_batches():
-            ada.observe(real_step(batch[rank::world_size].tolist()))
-            history.append((ada.p.item(), ada.r_t.item()))
+        history = observe_all(AdaptiveAugment(interval=3, speed_images=96), LeCam(decay=0.5), rank, world_size)
         torch.save(history, f"{out}/{rank}.pt")
     finally:
         dist.destroy_process_group()
@@ -296,17 +304,16 @@ def ada_batches() -> list[torch.Tensor]:
     return batches
 
 
-def test_ada_under_ddp_moves_p_from_the_sums_over_all_ranks(tmp_path):
-    single = AdaptiveAugment(interval=3, speed_images=96)
-    expected = []
-    for batch in ada_batches():  # one process seeing both halves of every batch
-        single.observe(real_step(batch.tolist()))
-        expected.append((single.p.item(), single.r_t.item()))
-    mp.spawn(ada_rank, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
+def test_ada_and_lecam_under_ddp_follow_the_sums_over_all_ranks(tmp_path):
+    """Two gloo ranks, each seeing half of every batch, hold the state one process seeing whole batches holds: ADA's
+    p and r_t, LeCam's anchors (so a resume from rank 0's checkpoint continues every rank exactly)."""
+    expected = observe_all(AdaptiveAugment(interval=3, speed_images=96), LeCam(decay=0.5))
+    mp.spawn(stateful_rank, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
     ranks = [torch.load(tmp_path / f"{rank}.pt", weights_only=True) for rank in (0, 1)]
-    assert ranks[0] == ranks[1]  # the same p on every rank
-    assert [p for p, _ in expected] == [0, 0, 0.25, 0.25, 0.25, 0, 0, 0, 0.25, 0.25, 0.25, 0]  # up, down, up, down
-    assert ranks[0] == expected
+    assert ranks[0] == ranks[1]  # the same state on every rank
+    assert [h[0] for h in expected] == [0, 0, 0.25, 0.25, 0.25, 0, 0, 0, 0.25, 0.25, 0.25, 0]  # up, down, up, down
+    assert [h[:2] for h in ranks[0]] == [h[:2] for h in expected]
+    assert [h[2:] for h in ranks[0]] == [pytest.approx(h[2:], rel=1e-6, abs=1e-6) for h in expected]
 
 
 def test_ada_p_is_the_augmentation_probability():

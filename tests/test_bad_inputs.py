@@ -82,6 +82,17 @@ TRAIN = [
     (["+loss/augment=ada", "loss.augment.speed_images=0"], ["loss.augment.speed_images=0", "> 0"]),
     (["+loss/penalty=bcr", "loss.penalties.bcr.policy=flip"], ["loss.penalties.bcr.policy='flip'", "cutout"]),
     (["+loss/augment=bogus"], ["loss/augment=bogus", "ada, diffaug"]),
+    (["+callbacks/reconstruction=default"], ["callbacks.reconstruction scores images", "data=ring", "shape [2]"]),
+    (["experiment=mnist_dcgan", "+callbacks/intra_fid=classifier"], ["intra_fid needs a conditional", "mnist_dcgan"]),
+    (["experiment=mnist_cgan", "+callbacks/reconstruction=default"], ["needs an unconditional", "num_classes=10"]),
+    (
+        ["experiment=mnist_cgan", "+callbacks/intra_fid=classifier", "callbacks.intra_fid.n_per_class=1"],
+        ["callbacks.intra_fid: n_per_class=1", ">= 2"],
+    ),
+    (
+        ["experiment=mnist_dcgan", "+callbacks/reconstruction=default", "callbacks.reconstruction.lr=0"],
+        ["callbacks.reconstruction: lr=0", "> 0"],
+    ),
     (["experiment=mnist_began", "+loss/augment=diffaug"], ["loss/augment=diffaug", "BEGANLossSchema", "no 'augment'"]),
     (["experiment=mnist_began", "+loss/penalty=bcr"], ["loss/penalty=bcr", "no 'penalties'", "accepted"]),
     (["experiment=mnist_kurtosis_ae", "+model/ema=default"], ["model/ema=default", "AutoEncoderModelSchema"]),

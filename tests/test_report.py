@@ -184,6 +184,25 @@ def test_metrics_fall_back_to_val_keys(ring_sweep):
     assert jobs[0].metrics == {"modes": 8, "n_modes": 8, "hq": 80.0, "mode_kl": 0.0, "n_samples": 2500}
 
 
+def test_intra_fid_and_reconstruction_sections_are_metrics_and_lower_is_better(tmp_path):
+    sweep = tmp_path / "sweep"
+    for num, (intra, gap) in enumerate([(40.0, 0.02), (30.0, 0.05)]):
+        metrics = {
+            "iteration": 600,
+            "intra_fid": {"classifier_intra_fid": intra, "classifier_intra_fid_per_class": [intra] * 10, "split": "x"},
+            "reconstruction": {"reconstruction_mse_train": 0.3, "reconstruction_gap": gap, "evaluated_with": "ema"},
+        }
+        make_job(sweep, num, [f"seed={num}"], image_config("hinge", 0) | {"seed": num}, metrics)
+    jobs = load(sweep)
+    assert jobs[0].metrics == {
+        "classifier_intra_fid": 40.0,
+        "reconstruction_mse_train": 0.3,
+        "reconstruction_gap": 0.02,
+    }
+    assert [row["job"] for row in report.build_table(jobs, "seed", "seed", sort="classifier_intra_fid").rows] == [1, 0]
+    assert [row["job"] for row in report.build_table(jobs, "seed", "seed", sort="reconstruction_gap").rows] == [0, 1]
+
+
 def test_partial_metrics_json_is_incomplete_and_failed_json_wins(tmp_path):
     sweep = tmp_path / "sweep"
     make_job(sweep, 0, ["loss=lsgan"], image_config("lsgan", 0), metrics='{"iteration": 40, "image_metr')

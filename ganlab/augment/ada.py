@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.distributed as dist
 from torch import Tensor
 
 from ganlab.augment.diffaugment import DEFAULT_POLICY, DiffAugment
 from ganlab.losses import DStep
+from ganlab.ranks import sum_over_ranks, world_size
 
 
 class AdaptiveAugment(DiffAugment):
@@ -72,7 +72,7 @@ class AdaptiveAugment(DiffAugment):
         self.sign_count += signs.numel()
         self.images += step.real.shape[0]
         self.steps += 1
-        if _world_size() > 1:
+        if world_size() > 1:
             if int(self.steps) % self.interval:  # the same on every rank: each rank observes every D step
                 return
             self._sum_over_ranks()
@@ -88,7 +88,7 @@ class AdaptiveAugment(DiffAugment):
 
     def _sum_over_ranks(self) -> None:
         totals = torch.stack([self.sign_sum.double(), self.sign_count.double(), self.images.double()])
-        dist.all_reduce(totals)
+        sum_over_ranks(totals)
         self.sign_sum.copy_(totals[0])
         self.sign_count.copy_(totals[1].round().long())
         self.images.copy_(totals[2].round().long())
@@ -98,7 +98,3 @@ class AdaptiveAugment(DiffAugment):
             f"policy={','.join(self.policy)!r}, target={self.target}, interval={self.interval}, "
             f"speed_images={self.speed_images:g}"
         )
-
-
-def _world_size() -> int:
-    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1

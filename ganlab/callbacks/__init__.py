@@ -4,9 +4,11 @@ from ganlab.callbacks.ddp_check import RankConsistencyCheck
 from ganlab.callbacks.diagnostics import TrainingDiagnostics, plot_curves
 from ganlab.callbacks.divergence import DivergenceGuard
 from ganlab.callbacks.image_metrics import ImageMetricsCallback
+from ganlab.callbacks.intra_fid import IntraFIDCallback
 from ganlab.callbacks.latent_cdf import LatentCDFCallback
 from ganlab.callbacks.metrics_json import write_metrics_json
 from ganlab.callbacks.mode_coverage import ModeCoverageCallback
+from ganlab.callbacks.reconstruction_error import ReconstructionErrorCallback
 from ganlab.callbacks.reconstruction_grid import ReconstructionGridCallback
 from ganlab.callbacks.run_checkpoint import RunCheckpoint
 from ganlab.callbacks.run_summary import RunSummary
@@ -16,9 +18,11 @@ from ganlab.callbacks.wandb_run import WandbRunCallback
 __all__ = [
     "DivergenceGuard",
     "ImageMetricsCallback",
+    "IntraFIDCallback",
     "LatentCDFCallback",
     "ModeCoverageCallback",
     "RankConsistencyCheck",
+    "ReconstructionErrorCallback",
     "ReconstructionGridCallback",
     "RunCheckpoint",
     "RunSummary",

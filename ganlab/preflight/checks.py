@@ -26,6 +26,7 @@ def validate(cfg: DictConfig) -> None:
     _check_pack_divides_batch(cfg)
     _check_augment_fits_data(cfg)
     _check_spectral_norm_without_clipping(cfg)
+    _check_metric_callbacks_fit_model(cfg)
     if cfg.get("model") is not None and "unroll_steps" in cfg.model:
         _check_optimizer_for_unrolling(cfg)
     _dry_build(cfg)
@@ -94,6 +95,34 @@ def _check_augment_fits_data(cfg: DictConfig) -> None:
             f"{augmenting[0]} augments images but data={data} holds {kind}; "
             f"accepted: an image dataset, or no {augmenting[0].split('=')[0]}"
         )
+
+
+def _check_metric_callbacks_fit_model(cfg: DictConfig) -> None:
+    """A metric callback that needs images, or a conditional (intra-class FID) or an unconditional generator
+    (inversion searches z only), says so through its class's ``needs_images`` / ``needs_conditional``."""
+    from hydra.utils import get_class
+
+    shape = OmegaConf.select(cfg, "data.shape", default=None)
+    conditional = bool(OmegaConf.select(cfg, "model.generator.num_classes", default=None))
+    for key, node in (cfg.get("callbacks") or {}).items():
+        if not (isinstance(node, DictConfig) and "_target_" in node):
+            continue
+        cls = get_class(node._target_)
+        wants = getattr(cls, "needs_conditional", None)
+        if getattr(cls, "needs_images", False) and shape is not None and len(shape) != 3:
+            raise ConfigError(
+                f"callbacks.{key} scores images but data={_option_name(cfg.data, 'data')} holds samples of shape "
+                f"{list(shape)}; accepted: an image dataset, or no callbacks.{key}"
+            )
+        if wants is not None and wants != conditional:
+            need = "a conditional" if wants else "an unconditional"
+            classes = OmegaConf.select(cfg, "model.generator.num_classes", default=None)
+            kind = "conditional" if conditional else "unconditional"
+            raise ConfigError(
+                f"callbacks.{key} needs {need} generator but {cfg.get('name', 'this run')}'s is {kind}"
+                f" (model.generator.num_classes={classes}); "
+                f"accepted: {need} model{' (e.g. experiment=mnist_cgan)' if wants else ''}, or no callbacks.{key}"
+            )
 
 
 def _check_spectral_norm_without_clipping(cfg: DictConfig) -> None:

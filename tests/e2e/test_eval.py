@@ -1,5 +1,7 @@
 """``ganlab-eval`` end to end on checkpoints written by real ``ganlab-train`` runs (real MNIST, tiny sizes): a
-DCGAN trained with the classifier-metric callback, a ring GAN and the classifier itself; and its bad inputs."""
+DCGAN trained with the classifier-metric and reconstruction-error callbacks, a conditional GAN with the intra-FID
+callback, a ring GAN and the classifier itself; and its bad inputs. The callbacks and ``ganlab-eval`` share seeds,
+so the same checkpoint gets the same numbers from both."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from PIL import Image
 
 TIMEOUT_S = 300
 SMALL = ["n_samples=400", "kid_subsets=10", "kid_subset_size=100"]
+SMALL_RECONSTRUCTION = ["n_images=16", "restarts=2", "iterations=20"]  # as ganlab-eval's recon_* settings below
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +28,9 @@ def dcgan_run(mnist_classifier, tmp_path_factory):
             "+trainer.limit_train_batches=5",
             "data.batch_size=32",
             *SMALL_METRICS_CALLBACK,
+            "+callbacks/reconstruction=default",
+            *[f"callbacks.reconstruction.{s}" for s in SMALL_RECONSTRUCTION],
+            "callbacks.reconstruction.seed=2024",  # ganlab-eval's seed
             "logger=csv",
             "trainer.enable_progress_bar=false",
         ],
@@ -35,6 +41,30 @@ def dcgan_run(mnist_classifier, tmp_path_factory):
     assert proc.returncode == 0, proc.stderr[-3000:]
     (run_dir,) = (cwd / "outputs" / "train" / "mnist_dcgan").iterdir()
     return cwd, run_dir, proc
+
+
+@pytest.fixture(scope="module")
+def cgan_run(mnist_classifier, tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("cgan")
+    intra = ["n_per_class=40", "n_real=400", "every_n_epochs=1"]
+    proc = run_ganlab_train(
+        [
+            "experiment=mnist_cgan",
+            "trainer.max_epochs=1",
+            "+trainer.limit_train_batches=5",
+            "data.batch_size=32",
+            "+callbacks/intra_fid=classifier",
+            *[f"callbacks.intra_fid.{s}" for s in intra],
+            "logger=csv",
+            "trainer.enable_progress_bar=false",
+        ],
+        cwd,
+        TIMEOUT_S,
+        **mnist_classifier.env(),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run_dir,) = (cwd / "outputs" / "train" / "mnist_cgan").iterdir()
+    return cwd, run_dir
 
 
 def ganlab_eval(args, cwd, clf):
@@ -86,6 +116,37 @@ def test_eval_writes_json_and_grid_and_never_overwrites(dcgan_run, mnist_classif
     with Image.open(a["grid"]) as img:
         assert img.size == (8 * 30 + 2, 8 * 30 + 2)
     assert "classifier_fid" in first.stdout and str(files[0].name) in first.stdout + second.stdout
+    # the reconstruction-error callback: the same images, restarts and seed as ganlab-eval, so the same numbers
+    recorded = json.loads((run_dir / "metrics.json").read_text())
+    during = recorded["reconstruction"]
+    assert during["iteration"] == 5 and during["evaluated_with"] == "generator"
+    for key in ("reconstruction_mse_train", "reconstruction_mse_test", "reconstruction_gap"):
+        assert during[key] == pytest.approx(a[key], rel=1e-5, abs=1e-7), key
+        assert recorded[f"val/{key}"] == pytest.approx(during[key], rel=1e-5)
+    assert "val/reconstruction_gap" in (run_dir / "csv" / "metrics.csv").read_text()
+
+
+def test_intra_fid_in_training_and_in_ganlab_eval_on_a_conditional_checkpoint(cgan_run, mnist_classifier):
+    cwd, run_dir = cgan_run
+    during = json.loads((run_dir / "metrics.json").read_text())["intra_fid"]
+    assert during["iteration"] == 5 and during["evaluated_with"] == "generator" and during["split"] == "test"
+    per_class = during["classifier_intra_fid_per_class"]
+    assert len(per_class) == 10 and all(v > 0 for v in per_class)
+    assert during["classifier_intra_fid"] == pytest.approx(sum(per_class) / 10)
+    assert sum(during["classifier_intra_fid_n_real"]) == 400
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    args = [f"ckpt={ckpt}", "metrics=[intra_fid,fid]", "n_samples=400", "n_real=400", "kid_subset_size=100"]
+    proc = ganlab_eval(args, cwd, mnist_classifier)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (out,) = (ckpt.parent / "eval").glob("*.json")
+    scored = json.loads(out.read_text())
+    assert scored["classifier_intra_fid"] == pytest.approx(during["classifier_intra_fid"], rel=1e-5)
+    assert scored["classifier_intra_fid_per_class"] == pytest.approx(per_class, rel=1e-5)
+    # an untrained-for-5-steps conditional G: each class's samples are farther from that class than all samples
+    # are from all reals
+    assert scored["classifier_intra_fid"] > scored["classifier_fid"]
+    refused = ganlab_eval([f"ckpt={ckpt}", "metrics=[reconstruction]"], cwd, mnist_classifier)
+    assert refused.returncode == 2 and "inverts z only" in refused.stderr
 
 
 def test_eval_on_ring_and_classifier_checkpoints(tmp_path, mnist_classifier):
