@@ -126,6 +126,7 @@ TRAIN = [
 EVAL = [
     (["metrics=[intra_fid]"], ["metrics=intra_fid needs a conditional generator"]),
     (["metrics=[reconstruction]", "recon_iterations=0"], ["recon_iterations=0", ">= 1"]),
+    (["metrics=[d_overfit]", "d_images=0"], ["d_images=0", ">= 1"]),
     (["n_samples=0"], ["n_samples=0", ">= 2"]),
     (["n_samples=abc"], ["n_samples='abc'"]),
     (["n_real=1"], ["n_real=1"]),

@@ -18,7 +18,8 @@ from ganlab.common.validators import SEED, SPLIT, Rule, int_in, one_of, subset_o
 from ganlab.composition.build import load_checkpoint, restore
 
 EVAL_CONFIG = "eval"
-EVAL_METRICS = ("fid", "kid", "is", "modes", "prdc", "intra_fid", "probe", "reconstruction")
+EVAL_METRICS = ("fid", "kid", "is", "modes", "prdc", "intra_fid", "probe", "reconstruction", "d_overfit")
+OWN_PASS = ("probe", "reconstruction", "intra_fid", "d_overfit")  # metrics outside the one-pass feature suite
 EVAL_KEYS = (
     "metrics",
     "extractor",
@@ -53,6 +54,7 @@ EVAL_RULES = (
     Rule("recon_images", int_in(1), "an integer >= 1"),
     Rule("recon_restarts", int_in(1), "an integer >= 1"),
     Rule("recon_iterations", int_in(1), "an integer >= 1"),
+    Rule("d_images", int_in(1), "an integer >= 1"),
     Rule("antialias", lambda v: isinstance(v, bool), "true, false"),
 )
 
@@ -94,7 +96,7 @@ def evaluate_checkpoint(cfg: DictConfig) -> tuple[dict, object, object]:
     if hasattr(datamodule, "mixture"):
         result.update(mixture_scores(module, datamodule, metrics, cfg))
         return result, datamodule, module
-    image_metrics = [m for m in metrics if m not in ("probe", "reconstruction", "intra_fid")]
+    image_metrics = [m for m in metrics if m not in OWN_PASS]
     if image_metrics:
         from ganlab.metrics.evaluator import ImageEvaluator
 
@@ -110,15 +112,28 @@ def evaluate_checkpoint(cfg: DictConfig) -> tuple[dict, object, object]:
         result.update(reconstruction(module, datamodule, cfg))
     if "intra_fid" in metrics:
         result.update(class_fid(module, datamodule, cfg))
+    if "d_overfit" in metrics:
+        from ganlab.metrics.d_overfit import discriminator_overfit
+
+        result.update(discriminator_overfit(module.discriminator, datamodule, cfg.d_images, cfg.batch_size, cfg.seed))
     return result, datamodule, module
 
 
 def check_conditioning(module, metrics: list[str], cfg: DictConfig) -> None:
-    """Before any metric runs: intra-class FID needs a conditional generator, inversion an unconditional one."""
+    """Before any metric runs: intra-class FID needs a conditional generator, inversion an unconditional one, D's
+    overfitting a discriminator with logits."""
+    from ganlab.losses import GANLoss
+
     conditional = bool(getattr(getattr(module, "eval_generator", None), "num_classes", None))
     if "intra_fid" in metrics and not conditional:
         raise ConfigError(
             f"metrics=intra_fid needs a conditional generator, but ckpt={cfg.ckpt} holds an unconditional one"
+        )
+    if "d_overfit" in metrics and not isinstance(getattr(module, "loss", None), GANLoss):
+        raise ConfigError(
+            f"metrics=d_overfit reads a GAN discriminator's logits, but ckpt={cfg.ckpt} holds a "
+            f"{type(module).__name__}; accepted: a GAN checkpoint (not BEGAN's autoencoder D, an autoencoder or a "
+            "classifier)"
         )
     if "reconstruction" in metrics and conditional:
         raise ConfigError(f"metrics=reconstruction inverts z only, but ckpt={cfg.ckpt} holds a conditional generator")

@@ -93,7 +93,8 @@ def test_training_callback_logs_labelled_scores(dcgan_run):
 def test_eval_writes_json_and_grid_and_never_overwrites(dcgan_run, mnist_classifier):
     cwd, run_dir, _ = dcgan_run
     ckpt = run_dir / "checkpoints" / "last.ckpt"
-    args = [f"ckpt={ckpt}", "metrics=[fid,kid,is,modes,prdc,probe,reconstruction]", "probe_train=500", "probe_test=300"]
+    args = [f"ckpt={ckpt}", "metrics=[fid,kid,is,modes,prdc,probe,reconstruction,d_overfit]", "d_images=64"]
+    args += ["probe_train=500", "probe_test=300"]
     args += ["recon_images=16", "recon_restarts=2", "recon_iterations=20", *SMALL]
     first = ganlab_eval(args, cwd, mnist_classifier)
     assert first.returncode == 0, first.stderr[-3000:]
@@ -112,6 +113,8 @@ def test_eval_writes_json_and_grid_and_never_overwrites(dcgan_run, mnist_classif
     assert a["classifier_density"] >= 0.0 and a["evaluated_with"] == "generator"
     assert 0.0 < a["reconstruction_mse_train"] < 4.0 and 0.0 < a["reconstruction_mse_test"] < 4.0
     assert a["reconstruction_gap"] == pytest.approx(a["reconstruction_mse_test"] - a["reconstruction_mse_train"])
+    assert -1.0 <= a["d_sign_train"] <= 1.0 and -1.0 <= a["d_sign_test"] <= 1.0
+    assert a["d_logit_gap"] == pytest.approx(a["d_logit_train"] - a["d_logit_test"])
     assert a["settings"]["n_samples"] == 400 and a["provenance"]["extractor"] == "classifier"
     with Image.open(a["grid"]) as img:
         assert img.size == (8 * 30 + 2, 8 * 30 + 2)
