@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python -m experiments.bench.speed $(ARGS)
 	$(BIN)/python -m experiments.bench.modes $(ARGS)
 	$(BIN)/python -m experiments.bench.images $(ARGS)
+	$(BIN)/python -m experiments.bench.loader
 	$(BIN)/python -m experiments.bench.metrics $(ARGS)
 	$(BIN)/python -m experiments.bench.checkpoint $(ARGS)
 	$(BIN)/python -m experiments.bench.latent $(ARGS)

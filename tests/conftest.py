@@ -11,6 +11,8 @@ import pytest
 from clirun import run_ganlab_train
 from realdata import HAVE_MNIST, link_mnist
 
+import ganlab.composition.build  # noqa: F401  (registers the schemas conf/ composes with, whatever test runs first)
+
 CLASSIFIER_BATCHES = 150  # × 128 images: ≈ 97–98 % test accuracy in about a minute on 2 cores
 
 

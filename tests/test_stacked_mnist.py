@@ -7,6 +7,7 @@ from datafiles import write_mnist
 from hydra import compose, initialize_config_dir
 from realdata import link_mnist, needs_mnist
 
+import ganlab.composition.build  # noqa: F401  (registers the schemas conf/ composes with)
 from ganlab.common.errors import CONF_DIR
 from ganlab.composition.fit import check_networks_fit_data
 from ganlab.data import MNISTDataModule, StackedMNISTDataModule, stacked_label

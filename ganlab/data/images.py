@@ -25,6 +25,7 @@ from torchdata.stateful_dataloader import StatefulDataLoader
 from torchvision import datasets, transforms
 
 from ganlab.common.errors import ConfigError
+from ganlab.data.decoded import DecodedImages
 from ganlab.data.sampling import EpochBatchSampler
 from ganlab.data.shapes import check_declared_shape
 
@@ -193,9 +194,11 @@ class MNISTDataModule(ImageDataModule):
     dataset_class = datasets.MNIST
 
     def load(self, download):
+        """torchvision reads (and downloads) the idx files into a uint8 tensor; the images stay decoded."""
         if not download:
             self.unpack(self.root / self.folder / "raw")
-        return self.dataset_class(str(self.root), train=self.train, download=download, transform=self.transform())
+        raw = self.dataset_class(str(self.root), train=self.train, download=download)
+        return DecodedImages(raw.data.unsqueeze(1), raw.targets, self.image_size)
 
     def unpack(self, source: Path) -> None:
         """Gunzip ``<file>.gz`` from ``source`` into ``<root>/<folder>/raw`` where the unpacked file is missing

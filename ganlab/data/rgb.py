@@ -1,5 +1,6 @@
-"""The RGB image DataModules: CIFAR-10 (python pickles, read by ganlab so test-written files work) and CelebA
-(torchvision's layout or a bare folder of JPEGs; centre crop 178, then 64 × 64). Images in [-1, 1]."""
+"""The RGB image DataModules: CIFAR-10 (python pickles, read by ganlab so test-written files work; decoded once
+into a uint8 tensor, ``ganlab/data/decoded.py``) and CelebA (torchvision's layout or a bare folder of JPEGs; centre
+crop 178, then 64 × 64; decoded per image: 202 599 faces do not fit the decoded path's memory). Images in [-1, 1]."""
 
 from __future__ import annotations
 
@@ -7,32 +8,27 @@ import pickle
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import datasets, transforms
 
+from ganlab.data.decoded import DecodedImages
 from ganlab.data.images import ImageDataModule
 
 
-class CIFAR10Pickles(Dataset):
-    """The python-pickle release of CIFAR-10 (``cifar-10-batches-py/data_batch_1..5``, ``test_batch``)."""
-
-    def __init__(self, folder: Path, train: bool, transform):
-        names = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
-        arrays, self.labels = [], []
-        for name in names:
-            with open(folder / name, "rb") as f:
-                batch = pickle.load(f, encoding="latin1")
-            arrays.append(np.asarray(batch["data"], dtype=np.uint8))
-            self.labels += list(batch["labels"])
-        self.data = np.concatenate(arrays).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)  # N, H, W, C
-        self.transform = transform
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i):
-        return self.transform(Image.fromarray(self.data[i])), self.labels[i]
+def read_cifar10(folder: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The python-pickle release of CIFAR-10 (``cifar-10-batches-py/data_batch_1..5``, ``test_batch``) as uint8
+    images (N, 3, 32, 32) and labels."""
+    names = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
+    arrays, labels = [], []
+    for name in names:
+        with open(folder / name, "rb") as f:
+            batch = pickle.load(f, encoding="latin1")
+        arrays.append(np.asarray(batch["data"], dtype=np.uint8))
+        labels += list(batch["labels"])
+    images = torch.from_numpy(np.concatenate(arrays).reshape(-1, 3, 32, 32))
+    return images, torch.tensor(labels, dtype=torch.long)
 
 
 class CIFAR10DataModule(ImageDataModule):
@@ -43,7 +39,7 @@ class CIFAR10DataModule(ImageDataModule):
     def load(self, download):
         if download:  # torchvision fetches the archive, checks its md5 and extracts it
             datasets.CIFAR10(str(self.root), train=self.train, download=True)
-        return CIFAR10Pickles(self.root / "cifar-10-batches-py", self.train, self.transform())
+        return DecodedImages(*read_cifar10(self.root / "cifar-10-batches-py", self.train), self.image_size)
 
     def missing_message(self) -> str:
         return (

@@ -2,7 +2,8 @@
 image, so the data has 1 000 modes, labelled 100·d_R + 10·d_G + d_B.
 
 The triples of digit indices are drawn once from ``stack_seed`` (not the run seed), so every run sees the
-same dataset; images are composed on access, so the dataset costs only its index table.
+same dataset; images are composed on access (a batch in one gather from the decoded digits), so the dataset
+costs only its index table.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
-from torchvision import transforms
 
 from ganlab.data.images import MNISTDataModule
 
@@ -35,6 +35,16 @@ class StackedMNIST(Dataset):
         image = torch.cat([x for x, _ in parts], dim=0)
         return image, int(stacked_label(torch.tensor([int(y) for _, y in parts])))
 
+    def __getitems__(self, indices: list[int]) -> list[tuple[Tensor, int]]:
+        """A batch in one gather from decoded digits (``DecodedImages.batch``): the values ``__getitem__`` gives."""
+        if not hasattr(self.digits, "batch"):
+            return [self[i] for i in indices]
+        triples = self.index[torch.as_tensor(indices, dtype=torch.long)]  # (B, 3)
+        images, labels = self.digits.batch(triples.flatten())
+        images = images.view(len(indices), 3, *images.shape[-2:])
+        stacked = stacked_label(labels.view(-1, 3))
+        return list(zip(images.unbind(0), stacked.tolist(), strict=True))
+
 
 class StackedMNISTDataModule(MNISTDataModule):
     name = "stacked_mnist"
@@ -46,10 +56,6 @@ class StackedMNISTDataModule(MNISTDataModule):
     def __init__(self, *args, length: int = 128_000, stack_seed: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
         self.length, self.stack_seed = length, stack_seed
-
-    def transform(self) -> transforms.Compose:  # each MNIST digit is one grey channel
-        steps = [] if self.image_size == self.native_size else [transforms.Resize(self.image_size)]
-        return transforms.Compose([*steps, transforms.ToTensor(), transforms.Normalize([0.5], [0.5])])
 
     def load(self, download):
         return StackedMNIST(super().load(download), self.length, self.stack_seed)
