@@ -44,75 +44,108 @@ def _state_tensor(state: dict, key: str, like: Tensor) -> Tensor:
     return torch.zeros_like(like) if value is None else value.detach()
 
 
+class _Bucket:
+    """Parameters that share a param group and a step count: updated together by ``torch._foreach_*`` ops (one
+    op over the list instead of one per tensor)."""
+
+    def __init__(self, group: dict, step: float):
+        self.group, self.step = group, step
+        self.names: list[str] = []
+        self.state: dict[str, list] = {}
+
+    def add(self, name: str, state: dict[str, Tensor | None]) -> None:
+        self.names.append(name)
+        for key, value in state.items():
+            self.state.setdefault(key, []).append(value)
+
+
 class FunctionalOptimizer:
-    """Out-of-place re-implementation of Adam / AdamW / RMSprop / SGD seeded from a live optimizer."""
+    """Out-of-place re-implementation of Adam / AdamW / RMSprop / SGD seeded from a live optimizer, on lists of
+    tensors (``torch._foreach_*``; differentiable, so the second-order look-ahead keeps its graph)."""
 
     def __init__(self, optimizer: torch.optim.Optimizer, named_params: list[tuple[str, Tensor]], differentiable):
         check_supported(optimizer)
         self.kind = type(optimizer).__name__
         self.differentiable = differentiable
         group_of = {id(p): g for g in optimizer.param_groups for p in g["params"]}
-        self.groups: dict[str, dict] = {}
-        self.state: dict[str, dict] = {}
+        buckets: dict[tuple[int, float], _Bucket] = {}
         for name, p in named_params:
             group = group_of[id(p)]
             live = optimizer.state.get(p, {})
-            self.groups[name] = group
-            st = {"step": float(live["step"]) if "step" in live else 0.0}
+            step = float(live["step"]) if "step" in live else 0.0
+            bucket = buckets.setdefault((id(group), step), _Bucket(group, step))
             if self.kind in ("Adam", "AdamW"):
-                st["m"] = _state_tensor(live, "exp_avg", p)
-                st["v"] = _state_tensor(live, "exp_avg_sq", p)
+                state = {"m": _state_tensor(live, "exp_avg", p), "v": _state_tensor(live, "exp_avg_sq", p)}
             elif self.kind == "RMSprop":
-                st["v"] = _state_tensor(live, "square_avg", p)
+                state = {"v": _state_tensor(live, "square_avg", p)}
                 if group["momentum"] > 0:
-                    st["buf"] = _state_tensor(live, "momentum_buffer", p)
-            elif group["momentum"] > 0:  # SGD
+                    state["buf"] = _state_tensor(live, "momentum_buffer", p)
+            elif group["momentum"] > 0:  # SGD: no buffer before the first real step
                 buf = live.get("momentum_buffer")
-                st["buf"] = None if buf is None else buf.detach()
-            self.state[name] = st
-
-    def _denominator(self, v_hat: Tensor, eps: float) -> Tensor:
-        if self.differentiable:
-            return (v_hat + eps * eps).sqrt()
-        return v_hat.sqrt() + eps
+                state = {"buf": None if buf is None else buf.detach()}
+            else:
+                state = {}
+            bucket.add(name, state)
+        self.buckets = list(buckets.values())
 
     def step(self, params: dict[str, Tensor], grads: dict[str, Tensor]) -> dict[str, Tensor]:
-        return {name: self._update(name, params[name], grads[name]) for name in params}
+        out: dict[str, Tensor] = {}
+        for bucket in self.buckets:
+            ps, gs = [params[n] for n in bucket.names], [grads[n] for n in bucket.names]
+            bucket.step += 1.0
+            out.update(zip(bucket.names, self._update(bucket, ps, gs), strict=True))
+        return out
 
-    def _update(self, name: str, p: Tensor, g: Tensor) -> Tensor:
-        group, st = self.groups[name], self.state[name]
+    def _denominator(self, v_hat: list[Tensor], eps: float) -> list[Tensor]:
+        if self.differentiable:  # sqrt(v̂ + ε²): finite second derivatives at v̂ = 0
+            return torch._foreach_sqrt(torch._foreach_add(v_hat, eps * eps))
+        return torch._foreach_add(torch._foreach_sqrt(v_hat), eps)
+
+    def _addcdiv(self, ps: list[Tensor], num: list[Tensor], den: list[Tensor], value: float) -> list[Tensor]:
+        """ps + value · num / den. ``_foreach_addcdiv``'s double backward fails in torch 2.15 ("select(): index 1
+        out of range"), so the second-order look-ahead divides first."""
+        if self.differentiable:
+            return torch._foreach_add(ps, torch._foreach_div(num, den), alpha=value)
+        return torch._foreach_addcdiv(ps, num, den, value=value)
+
+    def _update(self, bucket: _Bucket, ps: list[Tensor], gs: list[Tensor]) -> list[Tensor]:
+        group, st, foreach = bucket.group, bucket.state, torch
         lr, wd = group["lr"], group.get("weight_decay", 0.0)
-        st["step"] += 1.0
         if self.kind in ("Adam", "AdamW"):
             b1, b2 = group["betas"]
             if wd and self.kind == "AdamW":
-                p = p * (1.0 - lr * wd)
+                ps = foreach._foreach_mul(ps, 1.0 - lr * wd)
             elif wd:
-                g = g + wd * p
-            st["m"] = b1 * st["m"] + (1.0 - b1) * g
-            st["v"] = b2 * st["v"] + (1.0 - b2) * g * g
-            bc1, bc2 = 1.0 - b1 ** st["step"], 1.0 - b2 ** st["step"]
+                gs = foreach._foreach_add(gs, ps, alpha=wd)
+            st["m"] = foreach._foreach_add(foreach._foreach_mul(st["m"], b1), gs, alpha=1.0 - b1)
+            st["v"] = foreach._foreach_addcmul(foreach._foreach_mul(st["v"], b2), gs, gs, value=1.0 - b2)
+            bc1, bc2 = 1.0 - b1**bucket.step, 1.0 - b2**bucket.step
             if self.differentiable:
-                return p - (lr / bc1) * st["m"] / self._denominator(st["v"] / bc2, group["eps"])
-            # the exact arithmetic of torch.optim.Adam's single-tensor path
-            denom = st["v"].sqrt() / math.sqrt(bc2) + group["eps"]
-            return p - (lr / bc1) * (st["m"] / denom)
+                denom = self._denominator(foreach._foreach_div(st["v"], bc2), group["eps"])
+            else:  # torch.optim.Adam's arithmetic: sqrt(v) / sqrt(bc2) + eps
+                denom = foreach._foreach_add(foreach._foreach_div(foreach._foreach_sqrt(st["v"]), math.sqrt(bc2)),
+                                             group["eps"])  # fmt: skip
+            return self._addcdiv(ps, st["m"], denom, -lr / bc1)
         if wd:
-            g = g + wd * p
+            gs = foreach._foreach_add(gs, ps, alpha=wd)
         if self.kind == "RMSprop":
             alpha = group["alpha"]
-            st["v"] = alpha * st["v"] + (1.0 - alpha) * g * g
+            st["v"] = foreach._foreach_addcmul(foreach._foreach_mul(st["v"], alpha), gs, gs, value=1.0 - alpha)
             avg = self._denominator(st["v"], group["eps"])
             if group["momentum"] > 0:
-                st["buf"] = group["momentum"] * st["buf"] + g / avg
-                return p - lr * st["buf"]
-            return p - lr * (g / avg)
+                st["buf"] = foreach._foreach_add(foreach._foreach_mul(st["buf"], group["momentum"]),
+                                                 foreach._foreach_div(gs, avg))  # fmt: skip
+                return foreach._foreach_add(ps, st["buf"], alpha=-lr)
+            return self._addcdiv(ps, gs, avg, -lr)
         momentum = group["momentum"]  # SGD
         if momentum > 0:
-            buf = st["buf"]
-            st["buf"] = g if buf is None else momentum * buf + (1.0 - group["dampening"]) * g
-            g = st["buf"]
-        return p - lr * g
+            damp = 1.0 - group["dampening"]
+            st["buf"] = [
+                g if buf is None else torch.add(buf * momentum, g, alpha=damp)
+                for buf, g in zip(st["buf"], gs, strict=True)
+            ]
+            gs = st["buf"]
+        return foreach._foreach_add(ps, gs, alpha=-lr)
 
 
 def lookahead(

@@ -114,6 +114,7 @@ TRAIN = [
     (["callbacks.last_checkpoint.every_n_minutes=-1"], ["every_n_minutes=-1", "> 0"]),
     (["callbacks.last_checkpoint.every_n_iterations=0"], ["every_n_iterations=0"]),
     (["callbacks.divergence.policy=maybe"], ["policy='maybe'", "stop, skip, warn"]),
+    (["trainer.enable_progress_bar=sometimes"], ["enable_progress_bar='sometimes'", "true, false, auto"]),
     (["experiment=ring_pacgan", "model.discriminator.pack=2", "data.batch_size=101"], ["pack=2", "batch_size=101"]),
     (["ckpt_path={files}/nope.ckpt"], ["nope.ckpt", "does not exist"]),
     (["ckpt_path={files}/corrupt.ckpt"], ["corrupt.ckpt", "not a readable checkpoint"]),

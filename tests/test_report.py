@@ -600,3 +600,27 @@ def test_per_seed_lists_the_jobs_and_several_sweeps_read_as_one(seed_sweep, tmp_
     assert report.main([str(first), str(second), "--out", str(split)]) == 0
     assert (split / "cells.csv").read_text() == (out / "cells.csv").read_text()
     assert "- sweep: `" + str(first) + "`" in (split / "report.md").read_text()
+
+
+# --------------------------------------------------------------------------- curves.py
+def test_curves_average_the_seeds_of_a_cell_at_each_logged_iteration(tmp_path, capsys):
+    from experiments import curves
+
+    sweep = tmp_path / "sweep"
+    (sweep / "multirun.yaml").parent.mkdir(parents=True)
+    (sweep / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    fids = {0: [30.0, 20.0, 18.0], 1: [32.0, 22.0], 2: [28.0, 21.0, 17.0]}  # seed 1 stopped before 1 800
+    for seed, values in fids.items():
+        job = make_job(sweep, seed, [f"seed={seed}", "loss=hinge"], image_config("hinge", 0) | {"seed": seed}, {})
+        (job / "csv").mkdir()
+        rows = ["epoch,step,train/d_loss,val/classifier_fid"] + ["0,9,0.5,"]  # a training row: no val value
+        rows += [f"{i},{600 * (i + 1) - 1},,{v}" for i, v in enumerate(values)]
+        (job / "csv" / "metrics.csv").write_text("\n".join(rows) + "\n")
+    assert curves.main([str(sweep)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("(3 seeds: 0, 1, 2)")
+    assert out[1] == "  iteration    600: classifier_fid 30 ± 2   per seed: 30, 32, 28"
+    assert out[2].startswith("  iteration   1200: classifier_fid 21 ± 1 ")
+    assert len(out) == 3  # 1 800: not every seed got there
+    assert curves.main([str(sweep), "--metric", "fid"]) == 2
+    assert "no job logged val/fid" in capsys.readouterr().err

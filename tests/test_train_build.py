@@ -101,3 +101,30 @@ def test_every_data_option_declares_the_shape_it_produces(data):
         cfg = compose("train", overrides=[f"data={data}", "paths.data_root=/nonexistent"])
     datamodule = instantiate(cfg.data)  # constructing does not touch files
     assert tuple(datamodule.sample_shape) == tuple(cfg.data.shape)
+
+
+@pytest.mark.parametrize(
+    ("setting", "terminal", "shown"),
+    [("auto", False, False), ("auto", True, True), ("true", False, True), ("false", True, False)],
+)
+def test_the_progress_bar_shows_on_a_terminal_only_by_default(tmp_path, monkeypatch, setting, terminal, shown):
+    import sys
+
+    from ganlab.preflight.checks import validate
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        default = compose("train", overrides=["experiment=ring_gan"])
+        cfg = compose(
+            "train",
+            overrides=[
+                "experiment=ring_gan",
+                f"trainer.enable_progress_bar={setting}",
+                f"paths.run_dir={tmp_path}",
+                "logger=none",
+            ],
+        )
+    assert default.trainer.enable_progress_bar == "auto"
+    validate(cfg)
+    _, _, trainer = build(cfg)
+    assert (trainer.progress_bar_callback is not None) == shown

@@ -4,6 +4,7 @@ callbacks) and its own layer (loggers, checkpoints, fit), never ``ganlab.preflig
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -51,8 +52,22 @@ def build(cfg: DictConfig, resume_ckpt: str | None = None):
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     logger = build_logger(cfg, resume_ckpt)
     callbacks += logger_callbacks(logger)
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, plugins=cluster_plugins())
+    trainer = instantiate(
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=logger,
+        plugins=cluster_plugins(),
+        enable_progress_bar=progress_bar(cfg.trainer.get("enable_progress_bar", True)),
+    )
     return datamodule, module, trainer
+
+
+def progress_bar(setting) -> bool:
+    """``trainer.enable_progress_bar``: true, false, or ``auto`` — a bar only when the output is a terminal (in a
+    log file, a Slurm job or CI it redraws into the file and costs 0.5–2 ms per iteration)."""
+    if setting == "auto":
+        return sys.stdout.isatty()
+    return bool(setting)
 
 
 def experiment_dir(cfg: DictConfig) -> Path:

@@ -65,6 +65,7 @@ RULES: Sequence[Rule] = (
     Rule("trainer.max_epochs", lambda v: v is None or (is_int(v) and v >= -1), "null, -1 or an integer >= 1"),
     Rule("trainer.max_steps", int_in(-1, -1), "-1 (ganlab counts iterations: model.max_iterations)"),
     Rule("trainer.log_every_n_steps", int_in(1), "an integer >= 1"),
+    Rule("trainer.enable_progress_bar", lambda v: v in (True, False, "auto"), "true, false, auto (only on a terminal)"),
     Rule("trainer.num_nodes", int_in(1), "an integer >= 1"),
     Rule("trainer.accelerator", lambda v: v in ("cpu", "gpu", "cuda", "auto"), "cpu, gpu, cuda, auto"),
     Rule("callbacks.*.n_samples", int_in(2), "an integer >= 2"),
