@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         for sweep in (resolve_sweep(s) for s in args.sweeps):
             paths = discover_jobs(sweep)
             if not paths:
-                raise UsageError(f"no job directories under {str(sweep)!r}; accepted: a ganlab-train -m output directory")
+                raise UsageError(
+                    f"no job directories under {str(sweep)!r}; accepted: a ganlab-train -m output directory"
+                )
             jobs += [load_job(p, sweep) for p in paths]
         if not any(logged(job.path, args.metric) for job in jobs):
             raise UsageError(f"--metric {args.metric}: no job logged val/{args.metric}; accepted: a logged val/ metric")
