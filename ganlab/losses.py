@@ -181,6 +181,10 @@ class GANLoss(nn.Module):
         self.augment = augment
         self.name = name or objective.name
         self.iteration, self.noise = 0, None
+        #: Score reals and fakes in one D call on their concatenation (set by the module when D's logits do not
+        #: depend on the rest of the batch: ``Discriminator.joint_batches``); not with an augmentation, whose draws
+        #: are made per call.
+        self.joint = False
 
     def start(self, iteration: int, generator: torch.Generator | None) -> None:
         """Once per training iteration: the iteration (lazy penalties) and the RNG every technique draws from."""
@@ -197,7 +201,7 @@ class GANLoss(nn.Module):
     ) -> DiscriminatorLoss:
         """D's loss at (real, fake). ``observe``: this is the D step itself (state of LeCam / ADA is updated)."""
         d_fn = self.augmented(d_fn)
-        real_logits, fake_logits = d_fn(real), d_fn(fake)
+        real_logits, fake_logits = self._logits(d_fn, real, fake)
         objective = self.objective.d_loss(real_logits, fake_logits, real_label)
         step = DStep(d_fn, real, fake, real_logits, fake_logits, self.noise, self.iteration)
         terms = {name: p(step) for name, p in self.penalties.items() if p.active(self.iteration)}
@@ -207,6 +211,13 @@ class GANLoss(nn.Module):
                     technique.observe(step)
         total = objective + sum(terms.values()) if terms else objective
         return DiscriminatorLoss(total, objective, terms, real_logits, fake_logits)
+
+    def _logits(self, d_fn: DiscriminatorFn, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+        if not self.joint or self.augment is not None:
+            return d_fn(real), d_fn(fake)
+        logits = d_fn(torch.cat([real, fake]))
+        split = logits.shape[0] * real.shape[0] // (real.shape[0] + fake.shape[0])  # packs: m samples per logit
+        return logits[:split], logits[split:]
 
     def diagnostics(self) -> dict[str, Tensor]:
         """What the techniques with state report for the logs (ADA's p and r_t, LeCam's anchors), by name."""

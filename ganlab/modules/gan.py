@@ -49,6 +49,7 @@ class GANModule(AdversarialModule):
         noise_seed, log_every_n_iterations)."""
         super().__init__(generator, discriminator, optimizer_g, optimizer_d, latent_dim, **common)
         self.loss = loss
+        self.loss.joint = bool(getattr(discriminator, "joint_batches", False))  # one D call on cat([real, fake])
         self.d_steps, self.g_steps = d_steps, g_steps
         self.unroll_steps, self.unroll_mode = unroll_steps, UnrollMode(unroll_mode)
         self.real_label = real_label

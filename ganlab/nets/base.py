@@ -21,6 +21,7 @@ from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 
 from ganlab.nets.init import Initialised
 from ganlab.nets.layers import MINIBATCH_LAYERS, activation
@@ -140,6 +141,16 @@ class Discriminator(Initialised):
 
     def features(self, x: Tensor) -> Tensor:
         raise NotImplementedError
+
+    @property
+    def joint_batches(self) -> bool:
+        """Whether reals and fakes may be scored in one call on their concatenation, each sample's logit unchanged:
+        no layer mixes samples (batch norm, minibatch layers), draws randomness (dropout) or changes state on every
+        call (spectral norm's power iteration), and no labels travel with the samples."""
+        if self.num_classes or self.minibatch != "none":
+            return False
+        per_call = (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd)
+        return not any(isinstance(m, per_call) or parametrize.is_parametrized(m) for m in self.modules())
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         m = self.pack
