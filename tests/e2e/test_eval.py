@@ -18,52 +18,31 @@ SMALL = ["n_samples=400", "kid_subsets=10", "kid_subset_size=100"]
 SMALL_RECONSTRUCTION = ["n_images=16", "restarts=2", "iterations=20"]  # as ganlab-eval's recon_* settings below
 
 
+def five_step_run(cwd: Path, experiment: str, extra: list[str], clf):
+    """(run dir, process) of ``ganlab-train experiment=<experiment>``: one epoch of 5 batches of 32, CSV logs."""
+    args = [f"experiment={experiment}", "trainer.max_epochs=1", "+trainer.limit_train_batches=5", "data.batch_size=32"]
+    args += [*extra, "logger=csv", "trainer.enable_progress_bar=false"]
+    proc = run_ganlab_train(args, cwd, TIMEOUT_S, **clf.env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run_dir,) = (cwd / "outputs" / "train" / experiment).iterdir()
+    return run_dir, proc
+
+
 @pytest.fixture(scope="module")
 def dcgan_run(mnist_classifier, tmp_path_factory):
     cwd = tmp_path_factory.mktemp("dcgan")
-    proc = run_ganlab_train(
-        [
-            "experiment=mnist_dcgan",
-            "trainer.max_epochs=1",
-            "+trainer.limit_train_batches=5",
-            "data.batch_size=32",
-            *SMALL_METRICS_CALLBACK,
-            "+callbacks/reconstruction=default",
-            *[f"callbacks.reconstruction.{s}" for s in SMALL_RECONSTRUCTION],
-            "callbacks.reconstruction.seed=2024",  # ganlab-eval's seed
-            "logger=csv",
-            "trainer.enable_progress_bar=false",
-        ],
-        cwd,
-        TIMEOUT_S,
-        **mnist_classifier.env(),
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (run_dir,) = (cwd / "outputs" / "train" / "mnist_dcgan").iterdir()
+    reconstruction = [f"callbacks.reconstruction.{s}" for s in SMALL_RECONSTRUCTION]
+    extra = [*SMALL_METRICS_CALLBACK, "+callbacks/reconstruction=default", *reconstruction]
+    extra.append("callbacks.reconstruction.seed=2024")  # ganlab-eval's seed
+    run_dir, proc = five_step_run(cwd, "mnist_dcgan", extra, mnist_classifier)
     return cwd, run_dir, proc
 
 
 @pytest.fixture(scope="module")
 def cgan_run(mnist_classifier, tmp_path_factory):
     cwd = tmp_path_factory.mktemp("cgan")
-    intra = ["n_per_class=40", "n_real=400", "every_n_epochs=1"]
-    proc = run_ganlab_train(
-        [
-            "experiment=mnist_cgan",
-            "trainer.max_epochs=1",
-            "+trainer.limit_train_batches=5",
-            "data.batch_size=32",
-            "+callbacks/intra_fid=classifier",
-            *[f"callbacks.intra_fid.{s}" for s in intra],
-            "logger=csv",
-            "trainer.enable_progress_bar=false",
-        ],
-        cwd,
-        TIMEOUT_S,
-        **mnist_classifier.env(),
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (run_dir,) = (cwd / "outputs" / "train" / "mnist_cgan").iterdir()
+    intra = [f"callbacks.intra_fid.{s}" for s in ("n_per_class=40", "n_real=400", "every_n_epochs=1")]
+    run_dir, _ = five_step_run(cwd, "mnist_cgan", ["+callbacks/intra_fid=classifier", *intra], mnist_classifier)
     return cwd, run_dir
 
 
