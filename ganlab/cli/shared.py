@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.common.errors import CONF_DIR, ConfigError, Diverged, one_line
+from ganlab.common.path_args import quote_paths
 from ganlab.common.validators import Rule
 from ganlab.preflight.rules import check_rules
 
@@ -55,7 +56,7 @@ def compose_entry(config_name: str, argv: list[str], rules: Sequence[Rule] = ())
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-            cfg = compose(config_name, overrides=argv)
+            cfg = compose(config_name, overrides=quote_paths(argv))
     except Exception as exc:
         raise ConfigError(one_line(exc)) from None
     finally:

@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 
 from ganlab.cli.shared import exit_code, one_line_errors
 from ganlab.common.errors import CONF_DIR, PRIMARY
+from ganlab.common.path_args import quote_paths
 from ganlab.common.runtime import say, set_run_log
 from ganlab.composition.build import build, experiment_dir
 from ganlab.preflight.command_line import preflight
@@ -139,7 +140,7 @@ def main() -> None:
 
     silence_unactionable_warnings()
     with one_line_errors(PROG):
-        argv = preflight(sys.argv[1:])
+        argv = preflight(quote_paths(sys.argv[1:]))  # a multirun job's checkpoint path holds "=" and ","
     sys.argv = [sys.argv[0], *argv]
     _hydra_main()
     if FAILED_JOBS:
