@@ -20,9 +20,23 @@ def run_stamp() -> str:
     return f"slurm-{job}" if job else datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
 
 
+#: Longest job folder name kept whole: file systems allow 255 bytes per name, and the job number comes before it.
+MAX_NAME_BYTES = 200
+
+
 def path_safe(text: str) -> str:
-    """A job's override string as one directory name (group overrides such as ``callbacks/metrics=x`` have '/')."""
-    return str(text).replace("/", ".")
+    """A job's override string as one directory name: group overrides' '/' (``callbacks/metrics=x``) become '.', and
+    a name longer than ``MAX_NAME_BYTES`` (a multirun with many overrides) is cut and ends with a hash of the whole
+    string (so two jobs never share a folder; ``.hydra/overrides.yaml`` keeps every override, and ``report.py``
+    reads that, not the name)."""
+    name = str(text).replace("/", ".")
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    import hashlib
+
+    digest = hashlib.sha1(name.encode()).hexdigest()[:10]
+    head = name.encode()[: MAX_NAME_BYTES - len(digest) - 1].decode(errors="ignore")
+    return f"{head}~{digest}"
 
 
 OmegaConf.register_new_resolver("ganlab.run_stamp", run_stamp, use_cache=True, replace=True)
