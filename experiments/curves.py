@@ -18,7 +18,16 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from experiments.report import UsageError, discover_jobs, fmt, group_cells, load_job, param_value, resolve_sweep
+from experiments.report import (
+    UsageError,
+    discover_jobs,
+    fmt,
+    group_cells,
+    load_job,
+    param_value,
+    resolve_sweep,
+    summarise,
+)
 
 
 def logged(job_dir: Path, metric: str) -> dict[int, float]:
@@ -34,8 +43,6 @@ def logged(job_dir: Path, metric: str) -> dict[int, float]:
 
 
 def curve_lines(jobs, metric: str) -> list[str]:
-    from experiments.report import summarise
-
     lines = []
     for cell in group_cells(jobs):
         name = ", ".join(f"{k}={v}" for k, v in cell.key) or "(all)"

@@ -109,33 +109,33 @@ class FunctionalOptimizer:
         return torch._foreach_addcdiv(ps, num, den, value=value)
 
     def _update(self, bucket: _Bucket, ps: list[Tensor], gs: list[Tensor]) -> list[Tensor]:
-        group, st, foreach = bucket.group, bucket.state, torch
+        group, st = bucket.group, bucket.state
         lr, wd = group["lr"], group.get("weight_decay", 0.0)
         if self.kind in ("Adam", "AdamW"):
             b1, b2 = group["betas"]
             if wd and self.kind == "AdamW":
-                ps = foreach._foreach_mul(ps, 1.0 - lr * wd)
+                ps = torch._foreach_mul(ps, 1.0 - lr * wd)
             elif wd:
-                gs = foreach._foreach_add(gs, ps, alpha=wd)
-            st["m"] = foreach._foreach_add(foreach._foreach_mul(st["m"], b1), gs, alpha=1.0 - b1)
-            st["v"] = foreach._foreach_addcmul(foreach._foreach_mul(st["v"], b2), gs, gs, value=1.0 - b2)
+                gs = torch._foreach_add(gs, ps, alpha=wd)
+            st["m"] = torch._foreach_add(torch._foreach_mul(st["m"], b1), gs, alpha=1.0 - b1)
+            st["v"] = torch._foreach_addcmul(torch._foreach_mul(st["v"], b2), gs, gs, value=1.0 - b2)
             bc1, bc2 = 1.0 - b1**bucket.step, 1.0 - b2**bucket.step
             if self.differentiable:
-                denom = self._denominator(foreach._foreach_div(st["v"], bc2), group["eps"])
+                denom = self._denominator(torch._foreach_div(st["v"], bc2), group["eps"])
             else:  # torch.optim.Adam's arithmetic: sqrt(v) / sqrt(bc2) + eps
-                denom = foreach._foreach_add(foreach._foreach_div(foreach._foreach_sqrt(st["v"]), math.sqrt(bc2)),
+                denom = torch._foreach_add(torch._foreach_div(torch._foreach_sqrt(st["v"]), math.sqrt(bc2)),
                                              group["eps"])  # fmt: skip
             return self._addcdiv(ps, st["m"], denom, -lr / bc1)
         if wd:
-            gs = foreach._foreach_add(gs, ps, alpha=wd)
+            gs = torch._foreach_add(gs, ps, alpha=wd)
         if self.kind == "RMSprop":
             alpha = group["alpha"]
-            st["v"] = foreach._foreach_addcmul(foreach._foreach_mul(st["v"], alpha), gs, gs, value=1.0 - alpha)
+            st["v"] = torch._foreach_addcmul(torch._foreach_mul(st["v"], alpha), gs, gs, value=1.0 - alpha)
             avg = self._denominator(st["v"], group["eps"])
             if group["momentum"] > 0:
-                st["buf"] = foreach._foreach_add(foreach._foreach_mul(st["buf"], group["momentum"]),
-                                                 foreach._foreach_div(gs, avg))  # fmt: skip
-                return foreach._foreach_add(ps, st["buf"], alpha=-lr)
+                st["buf"] = torch._foreach_add(torch._foreach_mul(st["buf"], group["momentum"]),
+                                                 torch._foreach_div(gs, avg))  # fmt: skip
+                return torch._foreach_add(ps, st["buf"], alpha=-lr)
             return self._addcdiv(ps, gs, avg, -lr)
         momentum = group["momentum"]  # SGD
         if momentum > 0:
@@ -145,7 +145,7 @@ class FunctionalOptimizer:
                 for buf, g in zip(st["buf"], gs, strict=True)
             ]
             gs = st["buf"]
-        return foreach._foreach_add(ps, gs, alpha=-lr)
+        return torch._foreach_add(ps, gs, alpha=-lr)
 
 
 def lookahead(

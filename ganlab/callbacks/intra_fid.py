@@ -15,7 +15,7 @@ import pytorch_lightning as pl
 from ganlab.callbacks.scheduled import ScheduledMetrics
 from ganlab.common.errors import ConfigError
 from ganlab.metrics.evaluator import PREFIX, ImageEvaluator
-from ganlab.metrics.intra_fid import intra_fid
+from ganlab.metrics.intra_fid import module_intra_fid
 
 
 class IntraFIDCallback(ScheduledMetrics):
@@ -68,20 +68,9 @@ class IntraFIDCallback(ScheduledMetrics):
 
     def compute(self, trainer: pl.Trainer, pl_module) -> dict:
         device = pl_module.device
-        extractor = self.extractor.to(device)
-        datamodule = trainer.datamodule
-        real = datamodule.eval_dataloader(self.split, self.batch_size, limit=self.n_real)
-        scores = intra_fid(
-            extractor,
-            real,
-            lambda z, labels: pl_module.sample(z=z, labels=labels),
-            pl_module.latent_dim,
-            pl_module.generator.num_classes,
-            self.n_per_class,
-            self.batch_size,
-            self.seed,
-            pl_module.latent_prior,
-            device=device,
-        )
-        scores = {PREFIX[self.extractor_name] + k: v for k, v in scores.items()}
+        real = trainer.datamodule.eval_dataloader(self.split, self.batch_size, limit=self.n_real)
+        scores = module_intra_fid(
+            pl_module, self.extractor.to(device), self.extractor_name, real, self.n_per_class, self.batch_size,
+            self.seed, device,
+        )  # fmt: skip
         return {**scores, "evaluated_with": pl_module.evaluated_with, "split": self.split}

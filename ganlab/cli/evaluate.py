@@ -142,25 +142,14 @@ def check_conditioning(module, metrics: list[str], cfg: DictConfig) -> None:
 def class_fid(module, datamodule, cfg: DictConfig) -> dict:
     """Intra-class FID of a conditional generator (``ganlab/metrics/intra_fid.py``), on ``extractor``'s features."""
     from ganlab.metrics.evaluator import ImageEvaluator
-    from ganlab.metrics.intra_fid import intra_fid
+    from ganlab.metrics.intra_fid import module_intra_fid
 
     classes = module.eval_generator.num_classes
     kwargs = {k: cfg[k] for k in EVAL_KEYS if k != "metrics"}
     extractor, _ = ImageEvaluator(datamodule, metrics=["fid"], **kwargs).build_extractors()
     real = datamodule.eval_dataloader(cfg.split, cfg.batch_size, limit=cfg.n_real or cfg.n_samples)
-    scores = intra_fid(
-        extractor,
-        real,
-        lambda z, labels: module.sample(z=z, labels=labels),
-        module.latent_dim,
-        classes,
-        max(cfg.n_samples // classes, 2),
-        cfg.batch_size,
-        cfg.seed,
-        module.latent_prior,
-    )
-    prefix = "classifier_" if cfg.extractor == "classifier" else ""
-    return {prefix + k: v for k, v in scores.items()}
+    n_per_class = max(cfg.n_samples // classes, 2)
+    return module_intra_fid(module, extractor, cfg.extractor, real, n_per_class, cfg.batch_size, cfg.seed)
 
 
 def reconstruction(module, datamodule, cfg: DictConfig) -> dict:

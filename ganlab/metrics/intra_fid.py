@@ -65,3 +65,27 @@ def intra_fid(
             remaining -= n
         per_class.append(float(metrics[c].compute()))
     return {"intra_fid": sum(per_class) / num_classes, "intra_fid_per_class": per_class, "intra_fid_n_real": counts}
+
+
+def module_intra_fid(
+    module, extractor: FeatureExtractor, extractor_name: str, real: Iterable, n_per_class: int, batch_size: int,
+    seed: int, device="cpu",
+) -> dict:  # fmt: skip
+    """``intra_fid`` of a conditional GenerativeModule's evaluation generator (``module.sample``), its keys named
+    as every image metric on ``extractor_name``'s features (``classifier_intra_fid``, ``intra_fid``): what the
+    training callback and ``ganlab-eval`` both report."""
+    from ganlab.metrics.evaluator import PREFIX
+
+    scores = intra_fid(
+        extractor,
+        real,
+        lambda z, labels: module.sample(z=z, labels=labels),
+        module.latent_dim,
+        module.eval_generator.num_classes,
+        n_per_class,
+        batch_size,
+        seed,
+        module.latent_prior,
+        device=device,
+    )
+    return {PREFIX[extractor_name] + k: v for k, v in scores.items()}
