@@ -37,24 +37,55 @@ def mnist_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def mnist_classifier(mnist_root, tmp_path_factory) -> TrainedClassifier:
-    cwd = tmp_path_factory.mktemp("classifier_run")
+def shared_dir(tmp_path_factory, worker_id):
+    """A folder shared by every xdist worker of this pytest session (this process's temp root without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if worker_id != "master" else base
+
+
+def built_once(shared: Path, name: str, build) -> Path:
+    """``shared / name`` after ``build(folder)`` ran exactly once in this session, whichever worker asked first (the
+    others wait on a file lock); a failed build is retried by the next worker that asks."""
+    from filelock import FileLock
+
+    folder = shared / name
+    with FileLock(str(shared / f"{name}.lock")):
+        if not (folder / ".built").exists():
+            if folder.exists():
+                import shutil
+
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True)
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mnist_classifier(mnist_root, shared_dir) -> TrainedClassifier:
+    """Trained once per session, by the first worker that needs it."""
+
+    def train(cwd: Path) -> None:
+        proc = run_ganlab_train(
+            [
+                "experiment=classifier_mnist",
+                "trainer.max_epochs=1",
+                f"+trainer.limit_train_batches={CLASSIFIER_BATCHES}",
+                "trainer.enable_progress_bar=false",
+                "logger=none",
+            ],
+            cwd,
+            timeout=600,
+            GANLAB_DATA_DIR=str(mnist_root),
+            GANLAB_CLASSIFIER_DIR=str(cwd / "classifiers"),
+            OMP_NUM_THREADS="2",
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        (cwd / "stdout.txt").write_text(proc.stdout)
+
+    cwd = built_once(shared_dir, "mnist_classifier", train)
     classifier_dir = cwd / "classifiers"
-    proc = run_ganlab_train(
-        [
-            "experiment=classifier_mnist",
-            "trainer.max_epochs=1",
-            f"+trainer.limit_train_batches={CLASSIFIER_BATCHES}",
-            "trainer.enable_progress_bar=false",
-            "logger=none",
-        ],
-        cwd,
-        timeout=600,
-        GANLAB_DATA_DIR=str(mnist_root),
-        GANLAB_CLASSIFIER_DIR=str(classifier_dir),
-        OMP_NUM_THREADS="2",
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
     (run_dir,) = (cwd / "outputs" / "train" / "classifier_mnist").iterdir()
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    return TrainedClassifier(mnist_root, classifier_dir, classifier_dir / "mnist.pt", metrics, proc.stdout)
+    stdout = (cwd / "stdout.txt").read_text()
+    return TrainedClassifier(mnist_root, classifier_dir, classifier_dir / "mnist.pt", metrics, stdout)

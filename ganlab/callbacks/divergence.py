@@ -29,11 +29,13 @@ POLICIES = ("stop", "skip", "warn")
 OUTPUT_KEYS = ("train/d_real", "train/d_fake")
 
 
+@torch.no_grad()
 def all_finite(tensors: list[torch.Tensor]) -> bool:
-    """Whether every element of every tensor is finite (one fused norm per device and dtype)."""
+    """Whether every element of every tensor is finite: one fused norm over the list (``torch.stack`` promotes
+    mixed dtypes), no autograd record."""
     if not tensors:
         return True
-    return bool(torch.stack([n.float() for n in torch._foreach_norm(tensors)]).isfinite().all())
+    return bool(torch.stack(torch._foreach_norm(tensors)).isfinite().all())
 
 
 class DivergenceGuard(pl.Callback):
@@ -46,10 +48,12 @@ class DivergenceGuard(pl.Callback):
         self.skipped = 0
         self._warned: set[str] = set()
         self._owners: dict[int, str] = {}
+        self._weights: list[torch.Tensor] = []
 
     # ------------------------------------------------------------------ naming
     def on_train_start(self, trainer: pl.Trainer, pl_module) -> None:
-        """Which network each optimizer trains (for the messages)."""
+        """Which network each optimizer trains (for the messages); the weights checked after every iteration."""
+        self._weights = list(pl_module.parameters())
         children = dict(pl_module.named_children())
         for optimizer in trainer.optimizers:
             first = optimizer.param_groups[0]["params"][0]
@@ -74,9 +78,9 @@ class DivergenceGuard(pl.Callback):
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         iteration = self._iteration(trainer, pl_module)  # the one that just ended (1-based)
-        if not all_finite([p.detach() for p in pl_module.parameters()]):  # one fused check; then which network
+        if not all_finite(self._weights):  # one fused check; then which network
             for name, child in pl_module.named_children():
-                if not all_finite([p.detach() for p in child.parameters()]):
+                if not all_finite(list(child.parameters())):
                     self._diverged(trainer, pl_module, f"non-finite weights in the {name}", iteration, always_stop=True)
         logged = getattr(pl_module, "last_logged", None)
         if not logged or logged[0] != iteration:
