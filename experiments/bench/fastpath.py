@@ -1,5 +1,7 @@
 """Issue #20's targets, each a ratio against a baseline measured in the same run (alternating pairs, one thread):
 
+- ``lightning_floor`` and ``ganlab_bare`` (no targets): where ring_k0's gap comes from — the plain iteration run
+  through Lightning's manual optimization in a bare Trainer, and ganlab's module without its callbacks and logger;
 - ``ring_k0``: ganlab's iteration on ``ring_unrolled`` with k = 0 (the preset's callbacks and CSV logger, as
   ``ganlab-train`` builds it) ÷ the plain loop (``experiments/bench/plain.py``) — target ≤ 1.10;
 - ``dcgan``: the same on ``mnist_dcgan`` (batch 100, MNIST) — target ≤ 1.03;
@@ -9,9 +11,9 @@
   metrics, plots, checkpoints and logs) ÷ a plain script doing the same iterations and the same final metrics
   (mode coverage of 2 500 samples, metrics.json, a final checkpoint), both as fresh processes — ≤ 1.15.
 
-Per-iteration figures: one baseline iteration runs inside each ganlab iteration (``Interleaved``), so both are
-timed at the same moments; means over the iterations after ``--warmup``. ganlab's exclude the iterations that cross
-an epoch end (their extra cost is reported apart as ``epoch_end_ms``, and counted in ``whole_run``).
+Per-iteration figures: blocks of baseline iterations run inside the ganlab run (``Interleaved``), so both are timed
+within seconds of each other; means over the iterations after ``--warmup``. ganlab's exclude the iterations that
+cross an epoch end (their extra cost is reported apart as ``epoch_end_ms``, and counted in ``whole_run``).
 
     python -m experiments.bench.fastpath [--repeats 5] [--iterations 200] [--whole-repeats 3] [--only ring_k0 …]
 """
@@ -31,64 +33,97 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
-from experiments.bench.plain import PlainLoop, run_plain
+from experiments.bench.plain import RING, PlainLoop, compose
 
 OUT = Path(__file__).parent / "out"
 ROOT = Path(__file__).resolve().parents[2]
-RING = ["experiment=ring_unrolled"]
+#: Where ring_k0's gap comes from (no target): Lightning's manual optimization alone, and ganlab's module without
+#: its callbacks and logger; ring_k0 itself is the whole configured run.
+PARTS = ("lightning_floor", "ganlab_bare")
 TARGETS = {"ring_k0": 1.10, "dcgan": 1.03, "unrolled_k5": 1.02, "second_order_k5": 1.05, "whole_run": 1.15}
 
 
-def compose(overrides: list[str], run_dir: Path):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    from ganlab.common.errors import CONF_DIR
-
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        return hydra_compose("train", overrides=[*overrides, f"paths.run_dir={run_dir}"])
-
-
 class Interleaved(pl.Callback):
-    """Runs one baseline iteration inside each ganlab iteration (at its batch start, or at its batch end), so the two
-    are timed at the same moments and the machine's drift (±30 % between minutes on this VM) hits both alike.
-    ganlab's iteration is the time from the end of one baseline iteration to the start of the next; iterations that
-    cross an epoch end are kept apart."""
+    """Runs ``block`` baseline iterations before every ``block``-th ganlab iteration, so the two are timed minutes
+    apart at most and the machine's drift (±30 % between minutes on this VM) hits both alike. ganlab's iteration is
+    the time from one batch start to the next, less the baseline block inside it; iterations that cross an epoch
+    end are kept apart."""
 
-    def __init__(self, baseline: PlainLoop, at_batch_end: bool):
-        self.baseline, self.at_batch_end = baseline, at_batch_end
+    def __init__(self, baseline: PlainLoop, block: int):
+        self.baseline, self.block = baseline, block
         self.ganlab: list[float] = []
         self.crossing: list[float] = []
         self.plain: list[float] = []
-        self._end: float | None = None
-
-    def _interleave(self, crossed_epoch: bool) -> None:
-        start = time.perf_counter()
-        if self._end is not None:
-            (self.crossing if crossed_epoch else self.ganlab).append(start - self._end)
-        self.baseline.step()
-        self._end = time.perf_counter()
-        self.plain.append(self._end - start)
+        self._mark: float | None = None
+        self._count = 0
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        if not self.at_batch_end:
-            self._interleave(batch_idx == 0)
+        now = time.perf_counter()
+        if self._mark is not None:
+            (self.crossing if batch_idx == 0 else self.ganlab).append(now - self._mark)
+        self._mark = now
+        if self._count % self.block == 0:
+            for _ in range(self.block):
+                start = time.perf_counter()
+                self.baseline.step()
+                self._mark = time.perf_counter()
+                self.plain.append(self._mark - start)
+        self._count += 1
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if self.at_batch_end:
-            self._interleave(batch_idx == 0)
+
+class MinimalLightning(pl.LightningModule):
+    """The plain loop's iteration through Lightning's manual optimization and nothing else (``self.optimizers()``,
+    ``manual_backward``, ``LightningOptimizer.step``, a bare Trainer): the floor of any LightningModule."""
+
+    def __init__(self, loop: PlainLoop, iterations: int):
+        super().__init__()
+        self.loop, self.iterations, self.count = loop, iterations, 0
+        self.g, self.d = loop.g, loop.d
+        self.automatic_optimization = False
+
+    def configure_optimizers(self):
+        return [self.loop.opt_g, self.loop.opt_d]
+
+    def training_step(self, batch, batch_idx):
+        from experiments.bench.plain import d_loss_ns
+
+        opt_g, opt_d = self.optimizers()
+        real, n, latent, noise = batch[0], batch[0].shape[0], self.loop.latent, self.loop.noise
+        with torch.no_grad():
+            fake = self.g(torch.randn(n, latent, generator=noise))
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(d_loss_ns(self.d, real, fake, self.loop.joint))
+        opt_d.step()
+        self.d.requires_grad_(False)
+        fake = self.g(torch.randn(n, latent, generator=noise))
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(torch.nn.functional.softplus(-self.d(fake)).mean())
+        opt_g.step()
+        self.d.requires_grad_(True)
+        for scheduler in self.loop.schedulers:
+            scheduler.step()
+        self.count += 1
+        self.trainer.should_stop = self.count >= self.iterations
 
 
-def interleaved_run(overrides: list[str], plain_overrides: list[str], plain_kwargs: dict, iterations: int,
-                    at_batch_end: bool) -> Interleaved:  # fmt: skip
+def interleaved_run(overrides: list[str] | None, plain_overrides: list[str], plain_kwargs: dict, iterations: int,
+                    block: int) -> Interleaved:  # fmt: skip
+    """ganlab built by ``ganlab-train``'s ``build`` from ``overrides`` (``None``: ``MinimalLightning`` on the plain
+    config, bare Trainer), with the plain baseline of ``plain_overrides`` interleaved."""
     from ganlab.composition.build import build
 
     with tempfile.TemporaryDirectory() as tmp:
-        baseline = PlainLoop(compose([*plain_overrides, f"model.max_iterations={iterations}"], Path(tmp)),
-                             **plain_kwargs)  # fmt: skip
+        plain_cfg = compose([*plain_overrides, f"model.max_iterations={iterations}"], Path(tmp))
+        baseline = PlainLoop(plain_cfg, **plain_kwargs)
+        clock = Interleaved(baseline, block)
+        if overrides is None:
+            loop = PlainLoop(plain_cfg)
+            trainer = pl.Trainer(accelerator="cpu", max_epochs=-1, logger=False, enable_checkpointing=False,
+                                 enable_progress_bar=False, enable_model_summary=False, callbacks=[clock])  # fmt: skip
+            trainer.fit(MinimalLightning(loop, iterations), train_dataloaders=loop.datamodule.train_dataloader())
+            return clock
         cfg = compose([*overrides, f"model.max_iterations={iterations}"], Path(tmp) / "run")
         datamodule, module, trainer = build(cfg)
-        clock = Interleaved(baseline, at_batch_end)
         trainer.callbacks.append(clock)
         trainer.fit(module, datamodule=datamodule)
     return clock
@@ -99,13 +134,12 @@ def mean_after(values: list[float], warmup: int) -> float:
 
 
 def pair_ratio(name: str, ganlab_overrides: list[str], plain_overrides: list[str], plain_kwargs: dict, args) -> dict:
-    """One interleaved run per repeat (the baseline at ganlab's batch starts in even repeats, at its batch ends in
-    odd ones); the median of the per-run ratios of mean iteration times."""
+    """One interleaved run per repeat; the median of the per-run ratios of mean iteration times."""
     runs = []
-    for repeat in range(args.repeats):
+    for _ in range(args.repeats):
         clock = interleaved_run(ganlab_overrides, plain_overrides, plain_kwargs, args.iterations + args.warmup + 1,
-                                at_batch_end=repeat % 2 == 1)  # fmt: skip
-        ganlab, plain = mean_after(clock.ganlab, args.warmup), mean_after(clock.plain, args.warmup + 1)
+                                args.block)  # fmt: skip
+        ganlab, plain = mean_after(clock.ganlab, args.warmup), mean_after(clock.plain, args.warmup)
         runs.append({"ganlab": ganlab, "plain": plain, "crossing": [c - ganlab for c in clock.crossing]})
     ratios = [r["ganlab"] / r["plain"] for r in runs]
     epoch_ends = [c for r in runs for c in r["crossing"]]
@@ -114,40 +148,22 @@ def pair_ratio(name: str, ganlab_overrides: list[str], plain_overrides: list[str
         "baseline_ms": [round(1e3 * r["plain"], 3) for r in runs],
         "ratios": [round(r, 4) for r in ratios],
         "ratio_median": round(statistics.median(ratios), 4),
-        "target": TARGETS[name],
+        "target": TARGETS.get(name),
         "epoch_end_ms": round(1e3 * statistics.median(epoch_ends), 1) if epoch_ends else None,
     }
-    met = "met" if result["ratio_median"] <= result["target"] else "NOT met"
+    target = result["target"]
+    verdict = "no target" if target is None else f"target ≤ {target}: " + ("met" if result["ratio_median"] <= target
+                                                                          else "NOT met")  # fmt: skip
     print(
         f"{name}: ganlab {statistics.median(result['ganlab_ms']):.2f} ms, baseline "
         f"{statistics.median(result['baseline_ms']):.2f} ms per iteration; ratio {result['ratio_median']:.3f} "
-        f"(runs {', '.join(f'{r:.3f}' for r in ratios)}; target ≤ {TARGETS[name]}: {met})",
+        f"(runs {', '.join(f'{r:.3f}' for r in ratios)}; {verdict})",
         flush=True,
     )
     return result
 
 
 # ------------------------------------------------------------------------------------------------ the whole run
-def plain_whole_run(run_dir: Path) -> None:
-    """The plain script of ``whole_run``: ring_unrolled's iterations, then its final metrics and checkpoint."""
-    from ganlab.metrics.modes import mode_coverage
-
-    torch.set_num_threads(1)
-    cfg = compose(RING, run_dir)
-    _, loop = run_plain(cfg, cfg.model.max_iterations, unroll_steps=cfg.model.unroll_steps)
-    g = loop.g
-    mixture = cfg.data.mixture_kwargs
-    from ganlab.data.toy2d import ring_mixture
-
-    ring = ring_mixture(**mixture)
-    with torch.no_grad():
-        z = torch.randn(2500, cfg.model.latent_dim, generator=torch.Generator().manual_seed(1234))
-        result = mode_coverage(g(z), ring.centers, ring.std, 3.0)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "metrics.json").write_text(json.dumps({"mode_coverage": result.as_dict()}) + "\n")
-    torch.save({"generator": g.state_dict(), "discriminator": loop.d.state_dict()}, run_dir / "last.ckpt")
-
-
 def timed_process(command: list[str], cwd: Path) -> float:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "GANLAB_OUTPUT_DIR": str(cwd / "outputs")}
     env["PYTHONPATH"] = str(ROOT)
@@ -170,7 +186,7 @@ def whole_run(repeats: int) -> dict:
                     timed[which] = timed_process(train, Path(tmp))
                     (metrics,) = Path(tmp).glob("outputs/**/metrics.json")
                 else:
-                    plain = [sys.executable, "-m", "experiments.bench.fastpath", "--plain-whole-run", f"{tmp}/plain"]
+                    plain = [sys.executable, "-m", "experiments.bench.plain", f"{tmp}/plain"]
                     timed[which] = timed_process(plain, Path(tmp))
                     metrics = Path(tmp) / "plain" / "metrics.json"
                 timed[f"{which}_modes"] = json.loads(metrics.read_text())["mode_coverage"]
@@ -199,20 +215,22 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="ganlab/baseline pairs per per-iteration target")
     parser.add_argument("--iterations", type=int, default=200, help="timed iterations per run (after the warm-up)")
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--block", type=int, default=10, help="baseline iterations run together (DCGAN: 2)")
     parser.add_argument("--dcgan-iterations", type=int, default=40)
     parser.add_argument("--whole-repeats", type=int, default=3)
-    parser.add_argument("--only", nargs="+", choices=list(TARGETS), default=list(TARGETS))
+    parser.add_argument("--only", nargs="+", choices=[*PARTS, *TARGETS], default=[*PARTS, *TARGETS])
     parser.add_argument("--data-root", default=os.environ.get("GANLAB_DATA_DIR", str(ROOT.parent / "shared" / "data")))
-    parser.add_argument("--plain-whole-run", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.plain_whole_run:
-        plain_whole_run(args.plain_whole_run)
-        return
     torch.set_num_threads(1)
     results = {"threads": 1, "torch": torch.__version__, "iterations": args.iterations, "warmup": args.warmup}
     k5 = [*RING, "model.unroll_steps=5"]
     k0 = [*RING, "model.unroll_steps=0"]
+    bare = ["logger=none", *(f"callbacks.{c}=null" for c in ("mode_coverage", "checkpoint", "divergence",
+                                                                 "last_checkpoint", "diagnostics", "ddp_check",
+                                                                 "summary"))]  # fmt: skip
     cases = {
+        "lightning_floor": (None, k0, {}),
+        "ganlab_bare": ([*k0, *bare], k0, {}),
         "ring_k0": (k0, k0, {}),
         "unrolled_k5": (k5, k0, {"extra_d_updates": 5}),
         "second_order_k5": ([*k5, "model.unroll_mode=second_order"], k5, {"unroll_steps": 5, "second_order": True}),
@@ -222,7 +240,7 @@ def main(argv=None) -> None:
             results[name] = pair_ratio(name, *cases[name], args)
     if "dcgan" in args.only:
         dcgan = ["experiment=mnist_dcgan", f"paths.data_root={args.data_root}", "data.download=false"]
-        dcgan_args = argparse.Namespace(**{**vars(args), "iterations": args.dcgan_iterations, "warmup": 5})
+        dcgan_args = argparse.Namespace(**{**vars(args), "iterations": args.dcgan_iterations, "warmup": 4, "block": 2})
         results["dcgan"] = pair_ratio("dcgan", dcgan, dcgan, {}, dcgan_args)
     if "whole_run" in args.only:
         results["whole_run"] = whole_run(args.whole_repeats)

@@ -11,19 +11,36 @@ on the networks, optimizers, schedulers, data and batch a composed ganlab config
 - ``extra_d_updates``: the unrolled run's lower bound, one k = 0 iteration plus k real D updates (forward, backward,
   optimizer step) of a scratch copy of D.
 
-``PlainLoop.step()`` runs one iteration (its batch fetch included); ``run_plain`` times a series of them.
+``PlainLoop.step()`` runs one iteration (its batch fetch included).
+
+    python -m experiments.bench.plain RUN_DIR   # fastpath's whole_run baseline: ring_unrolled as a plain script
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import math
-import time
+import sys
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 from torch.func import functional_call
+
+RING = ["experiment=ring_unrolled"]
+
+
+def compose(overrides: list[str], run_dir: Path):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    import ganlab.composition.build  # noqa: F401  (registers the schemas and resolvers; Lightning is imported lazily)
+    from ganlab.common.errors import CONF_DIR
+
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return hydra_compose("train", overrides=[*overrides, f"paths.run_dir={run_dir}"])
 
 
 def d_loss_ns(d, real: torch.Tensor, fake: torch.Tensor, joint: bool) -> torch.Tensor:
@@ -69,10 +86,8 @@ def adam_lookahead(d, opt_d: torch.optim.Adam, real, fake, steps: int, second_or
 
 
 def build_plain(cfg):
-    """(datamodule, G, D, opt_g, opt_d, schedulers) from a composed ganlab config, seeded like a run."""
+    """(G, D, opt_g, opt_d, schedulers) from a composed ganlab config, seeded like a run."""
     torch.manual_seed(cfg.seed)
-    datamodule = instantiate(cfg.data)
-    datamodule.setup("fit")
     g, d = instantiate(cfg.model.generator), instantiate(cfg.model.discriminator)
     opt_g = instantiate(cfg.optim.generator)(g.parameters())
     opt_d = instantiate(cfg.optim.discriminator)(d.parameters())
@@ -81,14 +96,41 @@ def build_plain(cfg):
         for spec, opt in ((cfg.optim.get("scheduler_g"), opt_g), (cfg.optim.get("scheduler_d"), opt_d))
         if spec is not None
     ]
-    return datamodule, g, d, opt_g, opt_d, schedulers
+    return g, d, opt_g, opt_d, schedulers
+
+
+def ring_batches(data):
+    """The ring's batches written by hand (no LightningDataModule, so no Lightning import): ``data``'s mixture,
+    pool and batch size, batches drawn with replacement from the pool."""
+    kwargs = data.mixture_kwargs
+    angles = torch.arange(kwargs.n_modes, dtype=torch.float64) * (2 * math.pi / kwargs.n_modes)
+    centers = (kwargs.radius * torch.stack([angles.cos(), angles.sin()], dim=1)).float()
+    pool_rng, draw_rng = torch.Generator().manual_seed(data.seed), torch.Generator().manual_seed(data.seed + 1)
+    modes = torch.randint(kwargs.n_modes, (data.pool_size,), generator=pool_rng)
+    pool = centers[modes] + kwargs.std * torch.randn(data.pool_size, 2, generator=pool_rng)
+    while True:
+        yield (pool[torch.randint(data.pool_size, (data.batch_size,), generator=draw_rng)],)
 
 
 class PlainLoop:
     """The plain training loop, one iteration per ``step()`` (the loader restarts at each epoch end)."""
 
-    def __init__(self, cfg, unroll_steps: int = 0, second_order: bool = False, extra_d_updates: int = 0):
-        self.datamodule, self.g, self.d, self.opt_g, self.opt_d, self.schedulers = build_plain(cfg)
+    def __init__(
+        self,
+        cfg,
+        unroll_steps: int = 0,
+        second_order: bool = False,
+        extra_d_updates: int = 0,
+        hand_written_ring: bool = False,
+    ):
+        """``hand_written_ring``: batches from ``ring_batches`` instead of the config's datamodule."""
+        self.g, self.d, self.opt_g, self.opt_d, self.schedulers = build_plain(cfg)
+        if hand_written_ring:
+            self.datamodule, self.batches = None, ring_batches(cfg.data)
+        else:
+            self.datamodule = instantiate(cfg.data)
+            self.datamodule.setup("fit")
+            self.batches = iter(())
         self.joint = bool(getattr(self.d, "joint_batches", False))
         self.latent = cfg.model.latent_dim
         self.unroll_steps, self.second_order = unroll_steps, second_order
@@ -97,7 +139,6 @@ class PlainLoop:
         if extra_d_updates:
             self.scratch = copy.deepcopy(self.d)
             self.opt_scratch = instantiate(cfg.optim.discriminator)(self.scratch.parameters())
-        self.batches = iter(())
 
     def next_real(self) -> torch.Tensor:
         batch = next(self.batches, None)
@@ -133,12 +174,27 @@ class PlainLoop:
             scheduler.step()
 
 
-def run_plain(cfg, iterations: int, **kwargs) -> tuple[list[float], PlainLoop]:
-    """Per-iteration seconds of ``iterations`` plain iterations, and the loop (its nets: ``.g``, ``.d``)."""
-    loop = PlainLoop(cfg, **kwargs)
-    times = []
-    for _ in range(iterations):
-        start = time.perf_counter()
+def plain_whole_run(run_dir: Path) -> None:
+    """The plain script of ``whole_run``: ring_unrolled's iterations on hand-written ring batches (no Lightning is
+    imported), then its final metrics and checkpoint."""
+    from ganlab.metrics.modes import mode_coverage
+
+    torch.set_num_threads(1)
+    cfg = compose(RING, run_dir)
+    loop = PlainLoop(cfg, unroll_steps=cfg.model.unroll_steps, hand_written_ring=True)
+    for _ in range(cfg.model.max_iterations):
         loop.step()
-        times.append(time.perf_counter() - start)
-    return times, loop
+    mixture = cfg.data.mixture_kwargs
+    angles = torch.arange(mixture.n_modes, dtype=torch.float64) * (2 * math.pi / mixture.n_modes)
+    centers = (mixture.radius * torch.stack([angles.cos(), angles.sin()], dim=1)).float()
+    with torch.no_grad():
+        z = torch.randn(2500, cfg.model.latent_dim, generator=torch.Generator().manual_seed(1234))
+        result = mode_coverage(loop.g(z), centers, mixture.std, 3.0)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "metrics.json").write_text(json.dumps({"mode_coverage": result.as_dict()}) + "\n")
+    torch.save({"generator": loop.g.state_dict(), "discriminator": loop.d.state_dict()}, run_dir / "last.ckpt")
+    assert "pytorch_lightning" not in sys.modules
+
+
+if __name__ == "__main__":
+    plain_whole_run(Path(sys.argv[1]))
