@@ -44,6 +44,7 @@ format: $(STAMP)
 ## The latent and autoencoder benchmarks train the MNIST classifier and a 5-epoch mnist_dcgan first when missing.
 bench: $(STAMP)
 	$(BIN)/python -m experiments.bench.speed $(ARGS)
+	$(BIN)/python -m experiments.bench.fastpath
 	$(BIN)/python -m experiments.bench.modes $(ARGS)
 	$(BIN)/python -m experiments.bench.images $(ARGS)
 	$(BIN)/python -m experiments.bench.loader

@@ -1,5 +1,6 @@
 """Session fixtures shared by the metric tests: real MNIST linked into a temporary root, and a domain classifier
-trained on it by the real console script (``ganlab-train experiment=classifier_mnist``, one short epoch)."""
+trained on it by the real console script (``ganlab-train experiment=classifier_mnist``, one short epoch) once for all
+xdist workers (``built_once``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 from clirun import run_ganlab_train
 from realdata import HAVE_MNIST, link_mnist
 
 import ganlab.composition.build  # noqa: F401  (registers the schemas conf/ composes with, whatever test runs first)
+
+# One torch thread per test process: `make test` runs two xdist workers on two cores, and a second OpenMP thread in
+# each only oversubscribes them (the CLI subprocesses and notebook kernels get OMP_NUM_THREADS=1 likewise).
+torch.set_num_threads(1)
 
 CLASSIFIER_BATCHES = 150  # × 128 images: ≈ 97–98 % test accuracy in about a minute on 2 cores
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from clirun import run_ganlab_train
+from clirun import run_either
 from matplotlib.image import imread
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -458,8 +458,10 @@ def test_script_cli_runs_as_file_and_module(image_sweep, tmp_path):
 
 # --------------------------------------------------------------------------- end to end
 def test_real_multirun_on_the_ring(tmp_path):
-    """A real 2 × 2 ``ganlab-train -m`` sweep on the ring (≈ 30 s on 2 cores), then the report script."""
-    proc = run_ganlab_train(
+    """A real 2 × 2 ``ganlab-train -m`` sweep on the ring (``main`` in this process), then the report script."""
+    proc = run_either(
+        False,
+        "ganlab-train",
         [
             "-m",
             "experiment=ring_unrolled",
@@ -471,7 +473,7 @@ def test_real_multirun_on_the_ring(tmp_path):
             "trainer.enable_progress_bar=false",
         ],
         tmp_path,
-        timeout=300,
+        300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     (sweep,) = (tmp_path / "multirun").iterdir()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from clirun import run_ganlab_train
+from clirun import run_either, run_ganlab_train
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -148,7 +148,7 @@ def test_offline_run_holds_config_metrics_sample_grids_and_its_id_is_in_the_chec
 
 def test_multirun_jobs_are_distinct_runs_in_one_group(tmp_path):
     args = ["-m", *RING, "trainer.log_every_n_steps=5", "logger=wandb", "loss=non_saturating,hinge"]
-    proc = run_ganlab_train(args, tmp_path, timeout=300)
+    proc = run_either(False, "ganlab-train", args, tmp_path, 300)  # main in this process (7 s of start-up less)
     _ok(proc)
     (sweep,) = (tmp_path / "multirun").iterdir()
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -171,11 +171,12 @@ def test_multirun_jobs_are_distinct_runs_in_one_group(tmp_path):
 
 
 def test_resumed_offline_training_is_a_new_run_in_the_group_tagged_with_the_first_run(tmp_path):
-    _ok(run_ganlab_train([*RING, "logger=wandb"], tmp_path, timeout=300))
+    _ok(run_either(False, "ganlab-train", [*RING, "logger=wandb"], tmp_path, 300))  # both runs: main in this process
     (first_dir,) = (tmp_path / "outputs" / "train" / "ring_unrolled").iterdir()
     first = read_offline_run(offline_runs(first_dir)[0])
     assert wandb_run_id(first_dir / "checkpoints" / "last.ckpt") == first["id"]
-    _ok(run_ganlab_train([*RING, "model.max_iterations=40", "logger=wandb", "ckpt_path=last"], tmp_path, timeout=300))
+    resume = [*RING, "model.max_iterations=40", "logger=wandb", "ckpt_path=last"]
+    _ok(run_either(False, "ganlab-train", resume, tmp_path, 300))
     (second_dir,) = [p for p in (tmp_path / "outputs" / "train" / "ring_unrolled").iterdir() if p != first_dir]
     (wb,) = offline_runs(second_dir)
     second = read_offline_run(wb)

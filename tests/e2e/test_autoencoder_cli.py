@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from clirun import SMALL_METRICS_CALLBACK, run_either, run_ganlab_eval, run_ganlab_train
+from clirun import SMALL_METRICS_CALLBACK, run_either, run_ganlab_train
 from PIL import Image
 
 TIMEOUT_S = 300
@@ -64,7 +64,9 @@ def test_ae_interpolation_uses_the_encoder(digits_run):
 @pytest.fixture(scope="module")
 def mnist_ae_run(mnist_classifier, tmp_path_factory) -> Path:
     cwd = tmp_path_factory.mktemp("mnist_ae")
-    proc = run_ganlab_train(
+    proc = run_either(  # ganlab-train's main in this process (digits_run is the real console script)
+        False,
+        "ganlab-train",
         [
             "experiment=mnist_kurtosis_ae",
             "trainer.max_epochs=1",
@@ -87,7 +89,9 @@ def test_the_decoder_is_scored_like_a_gan_generator(mnist_ae_run, mnist_classifi
     assert scores["iteration"] == 20 and scores["provenance"]["extractor"] == "classifier"
     for key in ("classifier_fid", "classifier_kid", "classifier_is", "modes", "mode_kl"):
         assert scores[key] is not None
-    proc = run_ganlab_eval(
+    proc = run_either(  # ganlab-eval's main in this process
+        False,
+        "ganlab-eval",
         [
             f"ckpt={mnist_ae_run / 'checkpoints' / 'last.ckpt'}",
             "metrics=[fid,modes,probe]",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from clirun import run_either, run_ganlab_train
+from clirun import run_either
 from omegaconf import OmegaConf
 
 TIMEOUT_S = 240
@@ -27,8 +27,9 @@ class Result:
     stderr: str
 
 
-def ganlab_train(args: list[str], cwd: Path) -> Result:
-    proc = run_ganlab_train(args, cwd, TIMEOUT_S)
+def ganlab_train(args: list[str], cwd: Path, real: bool = True) -> Result:
+    """The real console script (``real``), or its ``main`` in this process (same argv, environment, directory)."""
+    proc = run_either(real, "ganlab-train", args, cwd, TIMEOUT_S)
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -96,7 +97,7 @@ def resumed_run(tiny_run) -> Run:
     before = set(run_dirs(tiny_run.root / "outputs"))
     last = tiny_run.run_dir / "checkpoints" / "last.ckpt"
     assert last.is_file()
-    result = ganlab_train([f"ckpt_path={last}", "model.max_iterations=80", *TINY], tiny_run.root)
+    result = ganlab_train([f"ckpt_path={last}", "model.max_iterations=80", *TINY], tiny_run.root, real=False)
     assert result.returncode == 0, describe(result)
     new = [d for d in run_dirs(tiny_run.root / "outputs") if d not in before]
     return Run(result, tiny_run.root, new)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from clirun import SMALL_METRICS_CALLBACK, run_either, run_ganlab_train
+from clirun import SMALL_METRICS_CALLBACK, run_either
 from PIL import Image
 
 TIMEOUT_S = 300
@@ -18,11 +18,12 @@ SMALL = ["n_samples=400", "kid_subsets=10", "kid_subset_size=100"]
 SMALL_RECONSTRUCTION = ["n_images=16", "restarts=2", "iterations=20"]  # as ganlab-eval's recon_* settings below
 
 
-def five_step_run(cwd: Path, experiment: str, extra: list[str], clf):
-    """(run dir, process) of ``ganlab-train experiment=<experiment>``: one epoch of 5 batches of 32, CSV logs."""
+def five_step_run(cwd: Path, experiment: str, extra: list[str], clf, real: bool = True):
+    """(run dir, process) of ``ganlab-train experiment=<experiment>``: one epoch of 5 batches of 32, CSV logs; the
+    real console script (``real``) or its ``main`` in this process."""
     args = [f"experiment={experiment}", "trainer.max_epochs=1", "+trainer.limit_train_batches=5", "data.batch_size=32"]
     args += [*extra, "logger=csv", "trainer.enable_progress_bar=false"]
-    proc = run_ganlab_train(args, cwd, TIMEOUT_S, **clf.env())
+    proc = run_either(real, "ganlab-train", args, cwd, TIMEOUT_S, **clf.env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     (run_dir,) = (cwd / "outputs" / "train" / experiment).iterdir()
     return run_dir, proc
@@ -42,7 +43,7 @@ def dcgan_run(mnist_classifier, tmp_path_factory):
 def cgan_run(mnist_classifier, tmp_path_factory):
     cwd = tmp_path_factory.mktemp("cgan")
     intra = [f"callbacks.intra_fid.{s}" for s in ("n_per_class=40", "n_real=400", "every_n_epochs=1")]
-    run_dir, _ = five_step_run(cwd, "mnist_cgan", ["+callbacks/intra_fid=classifier", *intra], mnist_classifier)
+    run_dir, _ = five_step_run(cwd, "mnist_cgan", ["+callbacks/intra_fid=classifier", *intra], mnist_classifier, False)
     return cwd, run_dir
 
 
@@ -134,11 +135,8 @@ def test_intra_fid_in_training_and_in_ganlab_eval_on_a_conditional_checkpoint(cg
 
 
 def test_eval_on_ring_and_classifier_checkpoints(tmp_path, mnist_classifier):
-    proc = run_ganlab_train(
-        ["experiment=ring_gan", "model.max_iterations=20", "data.iterations_per_epoch=10", "logger=none"],
-        tmp_path,
-        TIMEOUT_S,
-    )
+    args = ["experiment=ring_gan", "model.max_iterations=20", "data.iterations_per_epoch=10", "logger=none"]
+    proc = run_either(False, "ganlab-train", args, tmp_path, TIMEOUT_S)  # main in this process
     assert proc.returncode == 0, proc.stderr[-3000:]
     (ckpt,) = (tmp_path / "outputs").rglob("last.ckpt")
     ring = ganlab_eval([f"ckpt={ckpt}", "metrics=[modes]", "n_samples=500"], tmp_path, mnist_classifier)
