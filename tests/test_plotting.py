@@ -11,7 +11,7 @@ from ganlab.callbacks import LatentCDFCallback
 from ganlab.callbacks.diagnostics import plot_curves
 from ganlab.callbacks.mode_coverage import plot_mode_coverage
 from ganlab.cli.latent_tasks import plot_curves as plot_restart_curves
-from ganlab.data.toy2d import ring_mixture
+from ganlab.data.mixtures import ring_mixture
 from ganlab.metrics.modes import mode_coverage
 
 

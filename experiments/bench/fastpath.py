@@ -1,7 +1,9 @@
-"""Issue #20's targets, each a ratio against a baseline measured in the same run (alternating pairs, one thread):
+"""Issue #20's targets, each a ratio against a baseline measured in the same run (one thread):
 
 - ``lightning_floor`` and ``ganlab_bare`` (no targets): where ring_k0's gap comes from — the plain iteration run
   through Lightning's manual optimization in a bare Trainer, and ganlab's module without its callbacks and logger;
+  ``ring_epoch_end`` (no target): ring_k0 with 50 iterations an epoch, for ``epoch_end_ms``, the extra time of an
+  iteration that crosses an epoch end (mode coverage, its figure, the checkpoints);
 - ``ring_k0``: ganlab's iteration on ``ring_unrolled`` with k = 0 (the preset's callbacks and CSV logger, as
   ``ganlab-train`` builds it) ÷ the plain loop (``experiments/bench/plain.py``) — target ≤ 1.10;
 - ``dcgan``: the same on ``mnist_dcgan`` (batch 100, MNIST) — target ≤ 1.03;
@@ -13,7 +15,8 @@
 
 Per-iteration figures: blocks of baseline iterations run inside the ganlab run (``Interleaved``), so both are timed
 within seconds of each other; means over the iterations after ``--warmup``. ganlab's exclude the iterations that
-cross an epoch end (their extra cost is reported apart as ``epoch_end_ms``, and counted in ``whole_run``).
+cross an epoch end (their extra time is reported apart as ``epoch_end_ms``, and counted in ``whole_run``). Whole
+runs alternate (ganlab first in even pairs).
 
     python -m experiments.bench.fastpath [--repeats 5] [--iterations 200] [--whole-repeats 3] [--only ring_k0 …]
 """
@@ -37,9 +40,9 @@ from experiments.bench.plain import RING, PlainLoop, compose
 
 OUT = Path(__file__).parent / "out"
 ROOT = Path(__file__).resolve().parents[2]
-#: Where ring_k0's gap comes from (no target): Lightning's manual optimization alone, and ganlab's module without
-#: its callbacks and logger; ring_k0 itself is the whole configured run.
-PARTS = ("lightning_floor", "ganlab_bare")
+#: Parts without a target: Lightning's manual optimization alone and ganlab's module without its callbacks and logger
+#: (where ring_k0's gap comes from), and the cost of the ring's epoch ends.
+PARTS = ("lightning_floor", "ganlab_bare", "ring_epoch_end")
 TARGETS = {"ring_k0": 1.10, "dcgan": 1.03, "unrolled_k5": 1.02, "second_order_k5": 1.05, "whole_run": 1.15}
 
 
@@ -85,23 +88,7 @@ class MinimalLightning(pl.LightningModule):
         return [self.loop.opt_g, self.loop.opt_d]
 
     def training_step(self, batch, batch_idx):
-        from experiments.bench.plain import d_loss_ns
-
-        opt_g, opt_d = self.optimizers()
-        real, n, latent, noise = batch[0], batch[0].shape[0], self.loop.latent, self.loop.noise
-        with torch.no_grad():
-            fake = self.g(torch.randn(n, latent, generator=noise))
-        opt_d.zero_grad(set_to_none=True)
-        self.manual_backward(d_loss_ns(self.d, real, fake, self.loop.joint))
-        opt_d.step()
-        self.d.requires_grad_(False)
-        fake = self.g(torch.randn(n, latent, generator=noise))
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(torch.nn.functional.softplus(-self.d(fake)).mean())
-        opt_g.step()
-        self.d.requires_grad_(True)
-        for scheduler in self.loop.schedulers:
-            scheduler.step()
+        self.loop.step(batch[0], backward=self.manual_backward, optimizers=self.optimizers())
         self.count += 1
         self.trainer.should_stop = self.count >= self.iterations
 
@@ -141,26 +128,33 @@ def pair_ratio(name: str, ganlab_overrides: list[str], plain_overrides: list[str
                                 args.block)  # fmt: skip
         ganlab, plain = mean_after(clock.ganlab, args.warmup), mean_after(clock.plain, args.warmup)
         runs.append({"ganlab": ganlab, "plain": plain, "crossing": [c - ganlab for c in clock.crossing]})
-    ratios = [r["ganlab"] / r["plain"] for r in runs]
     epoch_ends = [c for r in runs for c in r["crossing"]]
-    result = {
-        "ganlab_ms": [round(1e3 * r["ganlab"], 3) for r in runs],
-        "baseline_ms": [round(1e3 * r["plain"], 3) for r in runs],
-        "ratios": [round(r, 4) for r in ratios],
-        "ratio_median": round(statistics.median(ratios), 4),
-        "target": TARGETS.get(name),
-        "epoch_end_ms": round(1e3 * statistics.median(epoch_ends), 1) if epoch_ends else None,
-    }
-    target = result["target"]
-    verdict = "no target" if target is None else f"target ≤ {target}: " + ("met" if result["ratio_median"] <= target
-                                                                          else "NOT met")  # fmt: skip
+    extra = {"epoch_end_ms": round(1e3 * statistics.median(epoch_ends), 1)} if epoch_ends else {}
+    return summarise(name, [r["ganlab"] for r in runs], [r["plain"] for r in runs], "ms per iteration", **extra)
+
+
+def summarise(name: str, ganlab: list[float], baseline: list[float], unit: str, **extra) -> dict:
+    """The per-run values (seconds; reported in ``unit``: "ms per iteration" or "s"), their ratios, the median ratio
+    and its verdict against the target, printed in one line and returned."""
+    scale = 1e3 if unit.startswith("ms") else 1.0
+    ratios = [g / b for g, b in zip(ganlab, baseline, strict=True)]
+    median, target = statistics.median(ratios), TARGETS.get(name)
+    verdict = "no target" if target is None else f"target ≤ {target}: " + ("met" if median <= target else "NOT met")
     print(
-        f"{name}: ganlab {statistics.median(result['ganlab_ms']):.2f} ms, baseline "
-        f"{statistics.median(result['baseline_ms']):.2f} ms per iteration; ratio {result['ratio_median']:.3f} "
-        f"(runs {', '.join(f'{r:.3f}' for r in ratios)}; {verdict})",
+        f"{name}: ganlab {scale * statistics.median(ganlab):.2f}, baseline {scale * statistics.median(baseline):.2f} "
+        f"{unit}; ratio {median:.3f} (runs {', '.join(f'{r:.3f}' for r in ratios)}; {verdict})"
+        + "".join(f"; {k} {v}" for k, v in extra.items()),
         flush=True,
     )
-    return result
+    return {
+        "unit": unit,
+        "ganlab": [round(scale * g, 3) for g in ganlab],
+        "baseline": [round(scale * b, 3) for b in baseline],
+        "ratios": [round(r, 4) for r in ratios],
+        "ratio_median": round(median, 4),
+        "target": target,
+        **extra,
+    }
 
 
 # ------------------------------------------------------------------------------------------------ the whole run
@@ -192,27 +186,13 @@ def whole_run(repeats: int) -> dict:
                 timed[f"{which}_modes"] = json.loads(metrics.read_text())["mode_coverage"]
         pairs.append(timed)
         print(json.dumps(pairs[-1]), flush=True)
-    ratios = [p["ganlab"] / p["plain"] for p in pairs]
-    result = {
-        "ganlab_s": [round(p["ganlab"], 2) for p in pairs],
-        "baseline_s": [round(p["plain"], 2) for p in pairs],
-        "ratios": [round(r, 4) for r in ratios],
-        "ratio_median": round(statistics.median(ratios), 4),
-        "target": TARGETS["whole_run"],
-        "final_modes": [(p["ganlab_modes"]["modes"], p["plain_modes"]["modes"]) for p in pairs],
-    }
-    print(
-        f"whole_run: ganlab-train {statistics.median(result['ganlab_s']):.1f} s, plain script "
-        f"{statistics.median(result['baseline_s']):.1f} s; ratio {result['ratio_median']:.3f} (pairs "
-        f"{', '.join(f'{r:.3f}' for r in ratios)}; target ≤ {TARGETS['whole_run']})",
-        flush=True,
-    )
-    return result
+    modes = [(p["ganlab_modes"]["modes"], p["plain_modes"]["modes"]) for p in pairs]
+    return summarise("whole_run", [p["ganlab"] for p in pairs], [p["plain"] for p in pairs], "s", final_modes=modes)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="ganlab/baseline pairs per per-iteration target")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved runs per per-iteration target")
     parser.add_argument("--iterations", type=int, default=200, help="timed iterations per run (after the warm-up)")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--block", type=int, default=10, help="baseline iterations run together (DCGAN: 2)")
@@ -231,6 +211,7 @@ def main(argv=None) -> None:
     cases = {
         "lightning_floor": (None, k0, {}),
         "ganlab_bare": ([*k0, *bare], k0, {}),
+        "ring_epoch_end": ([*k0, "data.iterations_per_epoch=50"], k0, {}),
         "ring_k0": (k0, k0, {}),
         "unrolled_k5": (k5, k0, {"extra_d_updates": 5}),
         "second_order_k5": ([*k5, "model.unroll_mode=second_order"], k5, {"unroll_steps": 5, "second_order": True}),

@@ -100,16 +100,14 @@ def build_plain(cfg):
 
 
 def ring_batches(data):
-    """The ring's batches written by hand (no LightningDataModule, so no Lightning import): ``data``'s mixture,
-    pool and batch size, batches drawn with replacement from the pool."""
-    kwargs = data.mixture_kwargs
-    angles = torch.arange(kwargs.n_modes, dtype=torch.float64) * (2 * math.pi / kwargs.n_modes)
-    centers = (kwargs.radius * torch.stack([angles.cos(), angles.sin()], dim=1)).float()
-    pool_rng, draw_rng = torch.Generator().manual_seed(data.seed), torch.Generator().manual_seed(data.seed + 1)
-    modes = torch.randint(kwargs.n_modes, (data.pool_size,), generator=pool_rng)
-    pool = centers[modes] + kwargs.std * torch.randn(data.pool_size, 2, generator=pool_rng)
+    """The ring's batches without its LightningDataModule (so without importing Lightning): the same seeded pool
+    (``Mixture.sample``, as ``Toy2DDataModule.setup`` draws it), batches drawn with replacement from it."""
+    from ganlab.data.mixtures import ring_mixture
+
+    pool = ring_mixture(**data.mixture_kwargs).sample(data.pool_size, torch.Generator().manual_seed(data.seed))
+    draw = torch.Generator().manual_seed(data.seed + 1)
     while True:
-        yield (pool[torch.randint(data.pool_size, (data.batch_size,), generator=draw_rng)],)
+        yield (pool[torch.randint(data.pool_size, (data.batch_size,), generator=draw)],)
 
 
 class PlainLoop:
@@ -147,14 +145,17 @@ class PlainLoop:
             batch = next(self.batches)
         return batch[0]
 
-    def step(self) -> None:
-        g, d, opt_g, opt_d = self.g, self.d, self.opt_g, self.opt_d
-        real = self.next_real()
+    def step(self, real: torch.Tensor | None = None, backward=torch.Tensor.backward, optimizers=None) -> None:
+        """One iteration on ``real`` (default: the next batch). ``backward(loss)`` and ``optimizers`` (G's, D's)
+        let a LightningModule run the same maths through ``manual_backward`` and its ``LightningOptimizer``s."""
+        g, d = self.g, self.d
+        opt_g, opt_d = optimizers or (self.opt_g, self.opt_d)
+        real = self.next_real() if real is None else real
         n = real.shape[0]
         with torch.no_grad():
             fake = g(torch.randn(n, self.latent, generator=self.noise))
         opt_d.zero_grad(set_to_none=True)
-        d_loss_ns(d, real, fake, self.joint).backward()
+        backward(d_loss_ns(d, real, fake, self.joint))
         opt_d.step()
         for _ in range(self.extra_d_updates):
             self.opt_scratch.zero_grad(set_to_none=True)
@@ -165,9 +166,9 @@ class PlainLoop:
         d_fn = d
         if self.unroll_steps:
             unroll_fake = fake if self.second_order else fake.detach()
-            d_fn = adam_lookahead(d, opt_d, real, unroll_fake, self.unroll_steps, self.second_order, self.joint)
+            d_fn = adam_lookahead(d, self.opt_d, real, unroll_fake, self.unroll_steps, self.second_order, self.joint)
         opt_g.zero_grad(set_to_none=True)
-        F.softplus(-d_fn(fake)).mean().backward()
+        backward(F.softplus(-d_fn(fake)).mean())
         opt_g.step()
         d.requires_grad_(True)
         for scheduler in self.schedulers:
@@ -177,6 +178,7 @@ class PlainLoop:
 def plain_whole_run(run_dir: Path) -> None:
     """The plain script of ``whole_run``: ring_unrolled's iterations on hand-written ring batches (no Lightning is
     imported), then its final metrics and checkpoint."""
+    from ganlab.data.mixtures import ring_mixture
     from ganlab.metrics.modes import mode_coverage
 
     torch.set_num_threads(1)
@@ -184,12 +186,10 @@ def plain_whole_run(run_dir: Path) -> None:
     loop = PlainLoop(cfg, unroll_steps=cfg.model.unroll_steps, hand_written_ring=True)
     for _ in range(cfg.model.max_iterations):
         loop.step()
-    mixture = cfg.data.mixture_kwargs
-    angles = torch.arange(mixture.n_modes, dtype=torch.float64) * (2 * math.pi / mixture.n_modes)
-    centers = (mixture.radius * torch.stack([angles.cos(), angles.sin()], dim=1)).float()
+    ring = ring_mixture(**cfg.data.mixture_kwargs)
     with torch.no_grad():
         z = torch.randn(2500, cfg.model.latent_dim, generator=torch.Generator().manual_seed(1234))
-        result = mode_coverage(loop.g(z), centers, mixture.std, 3.0)
+        result = mode_coverage(loop.g(z), ring.centers, ring.std, 3.0)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "metrics.json").write_text(json.dumps({"mode_coverage": result.as_dict()}) + "\n")
     torch.save({"generator": loop.g.state_dict(), "discriminator": loop.d.state_dict()}, run_dir / "last.ckpt")

@@ -43,7 +43,8 @@ def dcgan_run(mnist_classifier, tmp_path_factory):
 def cgan_run(mnist_classifier, tmp_path_factory):
     cwd = tmp_path_factory.mktemp("cgan")
     intra = [f"callbacks.intra_fid.{s}" for s in ("n_per_class=40", "n_real=400", "every_n_epochs=1")]
-    run_dir, _ = five_step_run(cwd, "mnist_cgan", ["+callbacks/intra_fid=classifier", *intra], mnist_classifier, False)
+    extra = ["+callbacks/intra_fid=classifier", *intra]
+    run_dir, _ = five_step_run(cwd, "mnist_cgan", extra, mnist_classifier, real=False)
     return cwd, run_dir
 
 
