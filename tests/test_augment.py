@@ -10,9 +10,8 @@ import signal
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from hydra import compose, initialize_config_dir
-from test_metrics_ddp import free_port
+from ranks import run_ranks
 from test_resume import SignalAt
 
 from ganlab.augment import POLICIES, AdaptiveAugment, DiffAugment
@@ -308,7 +307,7 @@ def test_ada_and_lecam_under_ddp_follow_the_sums_over_all_ranks(tmp_path):
     """Two gloo ranks, each seeing half of every batch, hold the state one process seeing whole batches holds: ADA's
     p and r_t, LeCam's anchors (so a resume from rank 0's checkpoint continues every rank exactly)."""
     expected = observe_all(AdaptiveAugment(interval=3, speed_images=96), LeCam(decay=0.5))
-    mp.spawn(stateful_rank, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
+    run_ranks(stateful_rank, 2, str(tmp_path))
     ranks = [torch.load(tmp_path / f"{rank}.pt", weights_only=True) for rank in (0, 1)]
     assert ranks[0] == ranks[1]  # the same state on every rank
     assert [h[0] for h in expected] == [0, 0, 0.25, 0.25, 0.25, 0, 0, 0, 0.25, 0.25, 0.25, 0]  # up, down, up, down

@@ -5,6 +5,7 @@ heavier than the standard library."""
 from __future__ import annotations
 
 import ast
+import json
 import re
 import subprocess
 import sys
@@ -97,26 +98,43 @@ FAST_ANSWERS = [
     ("ganlab.cli.evaluate", ["ckpt=x.ckpt", "n_samples=0"], 2),
     ("ganlab.cli.latent", ["--help"], 0),
     ("ganlab.cli.latent", ["ckpt=x.ckpt", "n_images=0"], 2),
+    ("ganlab.cli.train", ["ckpt_path=missing.ckpt"], 2),
+    ("ganlab.cli.train", ["ckpt_path=last"], 2),
+    ("ganlab.cli.evaluate", ["ckpt=missing.ckpt"], 2),
+    ("ganlab.cli.latent", ["task=invert", "ckpt=missing.ckpt"], 2),
 ]
 
 
-@pytest.mark.parametrize(("module", "argv", "code"), FAST_ANSWERS, ids=[" ".join(a) for _, a, _ in FAST_ANSWERS])
-def test_config_errors_help_and_cfg_load_no_heavy_library(tmp_path, module, argv, code):
-    """Issue #18: a mistake, ``--help`` and ``--cfg job`` are answered without Lightning, torchmetrics, torchvision
-    or wandb (each of those costs seconds of imports)."""
+@pytest.fixture(scope="module")
+def fast_answers(tmp_path_factory) -> list[dict]:
+    """Every case of ``FAST_ANSWERS`` in order, in one fresh interpreter (one torch import, not one per case): its
+    exit code and the heavy libraries loaded once it was answered. A case that loads one shows it in its own record
+    (and every later case's: the first failing case is the culprit)."""
     script = (
-        "import sys, importlib\n"
-        f"sys.argv = ['prog', *{argv!r}]\n"
-        "try:\n"
-        f"    importlib.import_module({module!r}).main()\n"
-        "except SystemExit as exc:\n"
-        "    code = exc.code\n"
-        "else:\n"
-        "    code = 0\n"
-        f"print('LOADED', sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})), 'CODE', code)\n"
+        "import sys, importlib, json\n"
+        f"for module, argv, _ in {FAST_ANSWERS!r}:\n"
+        "    sys.argv = ['prog', *argv]\n"
+        "    try:\n"
+        "        importlib.import_module(module).main()\n"
+        "    except SystemExit as exc:\n"
+        "        code = exc.code\n"
+        "    else:\n"
+        "        code = 0\n"
+        f"    loaded = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))\n"
+        "    print('ANSWER', json.dumps({'code': code, 'loaded': loaded}), flush=True)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert f"LOADED [] CODE {code}" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
+    cwd = tmp_path_factory.mktemp("fast_answers")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=cwd, timeout=300)
+    answers = [json.loads(line.split(" ", 1)[1]) for line in result.stdout.splitlines() if line.startswith("ANSWER ")]
+    assert len(answers) == len(FAST_ANSWERS), result.stdout[-2000:] + result.stderr[-2000:]
+    return answers
+
+
+@pytest.mark.parametrize("case", range(len(FAST_ANSWERS)), ids=[" ".join(a) for _, a, _ in FAST_ANSWERS])
+def test_config_errors_help_and_cfg_load_no_heavy_library(fast_answers, case):
+    """Issue #18: a mistake, ``--help`` and ``--cfg job`` are answered without Lightning, torchmetrics, torchvision
+    or wandb (each of those costs seconds of imports); issue #20: so is a checkpoint that does not exist."""
+    assert fast_answers[case] == {"code": FAST_ANSWERS[case][2], "loaded": []}
 
 
 #: Each module's layer, by its folder; everything outside these folders is the core.

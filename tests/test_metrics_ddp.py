@@ -4,12 +4,10 @@ single-process values, so no real image and no fake is counted twice or lost."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
+from ranks import run_ranks
 
 from ganlab.metrics.extractors import FeatureExtractor
 from ganlab.metrics.image_metrics import ImageMetricSuite, compute_real_stats
@@ -61,15 +59,9 @@ def worker(rank: int, world_size: int, port: int, out: str) -> None:
         dist.destroy_process_group()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_two_gloo_ranks_give_the_single_process_scores(tmp_path):
     single = scores()
-    mp.spawn(worker, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
+    run_ranks(worker, 2, str(tmp_path))
     for rank in (0, 1):
         ranked = torch.load(tmp_path / f"{rank}.pt", weights_only=True)
         assert ranked.keys() == single.keys()

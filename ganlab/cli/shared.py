@@ -64,6 +64,9 @@ def compose_entry(config_name: str, argv: list[str], rules: Sequence[Rule] = ())
     if OmegaConf.is_missing(cfg, "ckpt"):
         raise ConfigError("ckpt is missing; accepted: ckpt=<path of a .ckpt file written by ganlab-train>")
     check_rules(cfg, rules)
+    from ganlab.composition.checkpoints import read_checkpoint
+
+    read_checkpoint(cfg.ckpt, "ckpt")  # a missing or unreadable file is refused before Lightning is imported
     return cfg
 
 

@@ -142,6 +142,7 @@ def main() -> None:
     with one_line_errors(PROG):
         argv = preflight(quote_paths(sys.argv[1:]))  # a multirun job's checkpoint path holds "=" and ","
     sys.argv = [sys.argv[0], *argv]
+    FAILED_JOBS.clear()  # this call's sweep only (main may run more than once in a process: notebooks, tests)
     _hydra_main()
     if FAILED_JOBS:
         listing = "; ".join(f"{Path(d).name}: {m}" for d, m in FAILED_JOBS)

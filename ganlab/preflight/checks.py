@@ -19,6 +19,7 @@ def validate(cfg: DictConfig) -> None:
     """Range checks that types alone cannot express, cross-key checks, then a dry build of what the run builds
     first (optimizers, schedulers, callbacks): every mistake surfaces here, before Hydra writes anything."""
     check_rules(cfg, RULES)
+    _check_resume_readable(cfg)
     _check_model_fits_loss(cfg)
     _check_simultaneous_steps(cfg)
     _check_sync_batchnorm(cfg)
@@ -201,6 +202,18 @@ class _as_config_error:
             accepted = "" if "accepted" in message else f"; accepted: the values {self.key}'s constructor takes"
             raise ConfigError(f"{self.key}: {message}{accepted}") from None
         return False  # anything else (a missing file …) is the real run's to report
+
+
+def _check_resume_readable(cfg: DictConfig) -> None:
+    """``ckpt_path`` names a checkpoint that exists and reads (torch only, no Lightning): a missing file is refused
+    in about a second, before the checks that import the callbacks' classes. The file read is kept for
+    ``check_resume``."""
+    if cfg.get("ckpt_path") is None:
+        return
+    from ganlab.composition.build import experiment_dir
+    from ganlab.composition.checkpoints import resolve_resume
+
+    resolve_resume(cfg.ckpt_path, experiment_dir(cfg))
 
 
 def check_resume(cfg: DictConfig) -> None:

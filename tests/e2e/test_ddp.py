@@ -1,20 +1,19 @@
 """Multi-process training: ``trainer=ddp_cpu`` (2 gloo ranks on CPU) through the real ``ganlab-train``, the rank
-comparison of ``RankConsistencyCheck`` with 2 spawned gloo processes (a perturbed rank must be caught), and the
-refusal of a local multirun with a multi-process trainer."""
+comparison of ``RankConsistencyCheck`` with 2 gloo processes forked by ``tests/ranks.py`` (a perturbed rank must be
+caught), and the refusal of a local multirun with a multi-process trainer."""
 
 from __future__ import annotations
 
 import json
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from clirun import run_ganlab_train
 from omegaconf import OmegaConf
+from ranks import run_ranks
 
 from ganlab.callbacks.ddp_check import broadcast_from_rank_zero, digest, gather_ints, max_abs_rank_diff
 from ganlab.common.errors import ConfigError
@@ -50,12 +49,6 @@ DIGITS = [
 
 
 # --------------------------------------------------------------------------- the comparison, 2 gloo processes
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rank_tensors(rank: int, perturb: float) -> list[torch.Tensor]:
     """The same tensors on every rank (float32, float64, int64, bool), rank 1's first one off by ``perturb``."""
     g = torch.Generator().manual_seed(0)
@@ -93,7 +86,7 @@ def compare_worker(rank: int, world_size: int, port: int, out: str) -> None:
 
 
 def test_rank_comparison_catches_a_perturbed_rank(tmp_path):
-    mp.spawn(compare_worker, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
+    run_ranks(compare_worker, 2, str(tmp_path))
     for rank in (0, 1):  # every rank gets the same answer
         r = torch.load(tmp_path / f"{rank}.pt", weights_only=True)
         assert r["same"] == 0.0  # NaN == NaN and inf == inf count as equal
