@@ -18,12 +18,21 @@ from ganlab.metrics.evaluator import ImageEvaluator
 from ganlab.metrics.extractors import INCEPTION_FILE, ClassifierExtractor, InceptionExtractor, classifier_file
 
 N = 2000  # real / fake images per score
+N_CURVE = 1000  # per point of the FID-vs-corruption curves (5 points each)
 
 
-def make_evaluator(clf, tmp_path, metrics=("fid", "kid", "is", "modes"), datamodule=None, **kw) -> ImageEvaluator:
+def make_evaluator(clf, folder, metrics=("fid", "kid", "is", "modes"), datamodule=None, **kw) -> ImageEvaluator:
+    """An evaluator caching its real statistics in ``folder / "stats"``."""
     dm = datamodule or MNISTDataModule(root=clf.data_root, download=False)
     kw = {"n_samples": N, "kid_subsets": 20, "kid_subset_size": 500, **kw}
-    return ImageEvaluator(dm, metrics, classifier_dir=clf.classifier_dir, cache_dir=tmp_path / "stats", **kw)
+    return ImageEvaluator(dm, metrics, classifier_dir=clf.classifier_dir, cache_dir=folder / "stats", **kw)
+
+
+@pytest.fixture(scope="module")
+def shared_stats(tmp_path_factory):
+    """A folder whose cached real statistics (N test images) the FID curves share: computed once, not per test
+    (their caching itself is tested apart, from an empty folder)."""
+    return tmp_path_factory.mktemp("shared_stats")
 
 
 def real_images(clf, split: str, n: int = N, seed: int = 1) -> torch.Tensor:
@@ -57,8 +66,8 @@ def test_classifier_experiment_trains_and_exports(mnist_classifier):
     assert extractor.info["dataset"] == "mnist" and extractor.info["test_accuracy"] == pytest.approx(acc)
 
 
-def test_fid_real_vs_real_is_small_against_noise(mnist_classifier, tmp_path):
-    ev = make_evaluator(mnist_classifier, tmp_path, metrics=("fid", "kid"))
+def test_fid_real_vs_real_is_small_against_noise(mnist_classifier, shared_stats):
+    ev = make_evaluator(mnist_classifier, shared_stats, metrics=("fid", "kid"))
     real = score(ev, real_images(mnist_classifier, "train"))
     noise = score(ev, torch.rand(N, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1)
     assert real["classifier_fid"] * 50 < noise["classifier_fid"], (real, noise)
@@ -88,9 +97,9 @@ def salt_and_pepper(x, level, g):
     ],
     ids=["gaussian_noise", "blur", "salt_and_pepper"],
 )
-def test_fid_grows_monotonically_with_corruption(mnist_classifier, tmp_path, corrupt, levels):
-    ev = make_evaluator(mnist_classifier, tmp_path, metrics=("fid",))
-    images = real_images(mnist_classifier, "train")
+def test_fid_grows_monotonically_with_corruption(mnist_classifier, shared_stats, corrupt, levels):
+    ev = make_evaluator(mnist_classifier, shared_stats, metrics=("fid",), n_samples=N_CURVE)
+    images = real_images(mnist_classifier, "train", N_CURVE)
     fids = [score(ev, corrupt(images, level, torch.Generator().manual_seed(0)))["classifier_fid"] for level in levels]
     assert all(a < b for a, b in zip(fids, fids[1:], strict=False)), fids
     assert fids[-1] > 10 * fids[0], fids
