@@ -70,6 +70,45 @@ def test_a_nan_gradient_stops_the_run_within_its_iteration_and_keeps_the_last_fi
     assert record == {"iteration": 8, "quantity": f"non-finite gradient of the {net}", "checkpoint": str(last), "at": 6}
 
 
+class NaNWeightAt(pl.Callback):
+    """Poisons G's first weight at the end of iteration ``at``, before that iteration's checkpoint is written (a
+    weight that turned non-finite without a non-finite gradient: an overflow)."""
+
+    def __init__(self, at: int):
+        self.at = at
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if pl_module.iteration == self.at:
+            with torch.no_grad():
+                next(pl_module.generator.parameters())[0] = float("inf")
+
+
+def test_a_non_finite_weight_never_reaches_a_checkpoint(tmp_path):
+    datamodule, module, trainer = fitted(tmp_path)  # last.ckpt every 3 iterations and at each epoch end (4)
+    trainer.callbacks.insert(0, NaNWeightAt(6))
+    with pytest.raises(Diverged) as info:
+        trainer.fit(module, datamodule=datamodule)
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    saved = torch.load(last, weights_only=True)
+    assert saved["ganlab"]["iteration"] == 4  # iteration 6's write was refused
+    assert all(torch.isfinite(t).all() for t in saved["state_dict"].values() if t.is_floating_point())
+    assert str(info.value) == (
+        f"diverged at iteration 6: non-finite weights or buffers in the generator; "
+        f"the last finite checkpoint is {last} (iteration 4)"
+    )
+
+
+def test_the_checkpoint_check_covers_buffers_and_names_the_network():
+    guard = DivergenceGuard()
+    module = torch.nn.ModuleDict({"generator": torch.nn.BatchNorm1d(3), "discriminator": torch.nn.Linear(3, 1)})
+    trainer = type("T", (), {"is_global_zero": True, "checkpoint_callbacks": [], "global_step": 7})()
+    guard.on_save_checkpoint(trainer, module, {})  # all finite: nothing happens
+    module["generator"].running_mean[1] = float("nan")  # a BatchNorm statistic, not a weight
+    expected = "iteration 7: non-finite weights or buffers in the generator; no checkpoint yet"
+    with pytest.raises(Diverged, match=expected):
+        guard.on_save_checkpoint(trainer, module, {})
+
+
 def test_skip_drops_the_poisoned_step_and_trains_on(tmp_path, capsys):
     datamodule, module, trainer = fitted(tmp_path, ["callbacks.divergence.policy=skip"], poison_at=5)
     guard = next(c for c in trainer.callbacks if isinstance(c, DivergenceGuard))

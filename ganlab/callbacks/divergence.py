@@ -1,16 +1,18 @@
 """The divergence guard: a non-finite gradient or weight never reaches a checkpoint.
 
-Checked every iteration, where it costs one fused norm per check (``torch._foreach_norm``):
-- every optimizer step's gradients, in ``on_before_optimizer_step`` (after backward and clipping, before the
-  step: a NaN / inf gradient is caught before it can touch the weights);
-- every network's weights at the end of each iteration (a finite gradient can still overflow a weight);
-- the logged losses at each logging iteration.
+- Every optimizer step's gradients, in ``on_before_optimizer_step`` (after backward and clipping, before the step):
+  a NaN / inf gradient is caught before it can touch the weights. One fused norm per check
+  (``torch._foreach_norm``).
+- Every network's weights and floating buffers (BatchNorm statistics), in ``on_save_checkpoint``: whatever writes a
+  checkpoint (``last.ckpt``, the best one, a signal's) gets one check of what it is about to write, so no checkpoint
+  holds a non-finite value. Weights only become non-finite through a step (caught above) or an overflow, which the
+  next step's loss and gradients show; checking them on every iteration cost about 1 % of a ring iteration.
+- The logged losses at each logging iteration.
 
 Policies: ``stop`` (default) raises :class:`ganlab.common.errors.Diverged` naming the iteration, the quantity and the
-last finite checkpoint (``last.ckpt`` is only ever written after these checks passed, at an iteration boundary);
-``metrics.json`` records it and ``ganlab-train`` exits with code 3. ``skip`` drops the step whose gradients
-are not finite (its gradients are cleared, so the optimizer leaves those weights and their moments as they
-were) and counts it; non-finite weights still stop. ``warn`` prints one line and trains on.
+last finite checkpoint; ``metrics.json`` records it and ``ganlab-train`` exits with code 3. ``skip`` drops the step
+whose gradients are not finite (its gradients are cleared, so the optimizer leaves those weights and their moments as
+they were) and counts it; non-finite weights or buffers still stop. ``warn`` prints one line and trains on.
 
 A critic whose outputs grow beyond ``output_warning`` (WGAN without a working constraint) gets one warning line.
 """
@@ -48,12 +50,10 @@ class DivergenceGuard(pl.Callback):
         self.skipped = 0
         self._warned: set[str] = set()
         self._owners: dict[int, str] = {}
-        self._weights: list[torch.Tensor] = []
 
     # ------------------------------------------------------------------ naming
     def on_train_start(self, trainer: pl.Trainer, pl_module) -> None:
-        """Which network each optimizer trains (for the messages); the weights checked after every iteration."""
-        self._weights = list(pl_module.parameters())
+        """Which network each optimizer trains (for the messages)."""
         children = dict(pl_module.named_children())
         for optimizer in trainer.optimizers:
             first = optimizer.param_groups[0]["params"][0]
@@ -76,12 +76,23 @@ class DivergenceGuard(pl.Callback):
             return
         self._diverged(trainer, pl_module, quantity, self._iteration(trainer, pl_module) + 1)
 
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module, checkpoint: dict) -> None:
+        """Before any checkpoint is written: every weight and floating buffer is finite (one fused check; then which
+        network, for the message). Raising here writes nothing."""
+        if all_finite(self._state(pl_module)):
+            return
+        iteration = self._iteration(trainer, pl_module)
+        for name, child in pl_module.named_children():
+            if not all_finite(self._state(child)):
+                quantity = f"non-finite weights or buffers in the {name}"
+                self._diverged(trainer, pl_module, quantity, iteration, always_stop=True)
+
+    @staticmethod
+    def _state(module: torch.nn.Module) -> list[torch.Tensor]:
+        return [t for t in (*module.parameters(), *module.buffers()) if t.is_floating_point()]
+
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         iteration = self._iteration(trainer, pl_module)  # the one that just ended (1-based)
-        if not all_finite(self._weights):  # one fused check; then which network
-            for name, child in pl_module.named_children():
-                if not all_finite(list(child.parameters())):
-                    self._diverged(trainer, pl_module, f"non-finite weights in the {name}", iteration, always_stop=True)
         logged = getattr(pl_module, "last_logged", None)
         if not logged or logged[0] != iteration:
             return
