@@ -10,7 +10,7 @@ import math
 import pytest
 import pytorch_lightning as pl
 import torch
-from clirun import run_ganlab_train
+from clirun import run_in_process
 from hydra import compose, initialize_config_dir
 
 from ganlab.callbacks import DivergenceGuard
@@ -167,7 +167,7 @@ def test_all_finite_sees_every_kind_of_non_finite_value():
 def test_the_cli_exits_3_with_one_line_on_a_diverging_run(tmp_path):
     args = ["experiment=ring_gan", "model.max_iterations=50", "data.iterations_per_epoch=20"]
     args += ["optim.discriminator.lr=1e6", "optim.generator.lr=1e6", "trainer.enable_progress_bar=false"]
-    result = run_ganlab_train(args, tmp_path, timeout=120)
+    result = run_in_process("ganlab-train", args, tmp_path)  # exit code 3 is main's SystemExit(3)
     assert result.returncode == 3, result.stderr[-2000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("ganlab-train: error")]
     assert len(errors) == 1 and "diverged at iteration" in errors[0] and "non-finite" in errors[0]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from clirun import run_either, run_ganlab_train
+from clirun import run_either
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -117,7 +117,7 @@ def _ok(proc) -> None:
 
 # --------------------------------------------------------------------------- CLI runs
 def test_offline_run_holds_config_metrics_sample_grids_and_its_id_is_in_the_checkpoint(tmp_path):
-    proc = run_ganlab_train([*DIGITS, "logger=wandb", "logger.tags=[mine,ablation]"], tmp_path, timeout=300)
+    proc = run_either(False, "ganlab-train", [*DIGITS, "logger=wandb", "logger.tags=[mine,ablation]"], tmp_path, 300)
     _ok(proc)
     (run_dir,) = [p for p in (tmp_path / "outputs" / "train" / "digits_dcgan").iterdir() if p.is_dir()]
     (wb,) = offline_runs(run_dir)

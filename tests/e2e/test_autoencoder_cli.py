@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from clirun import SMALL_METRICS_CALLBACK, run_either, run_ganlab_train
+from clirun import SMALL_METRICS_CALLBACK, run_either
 from PIL import Image
 
 TIMEOUT_S = 300
@@ -24,7 +24,7 @@ def digits_run(tmp_path_factory) -> tuple[Path, str]:
         "trainer.enable_progress_bar=false",
         "trainer.log_every_n_steps=5",
     ]
-    proc = run_ganlab_train(args, cwd, TIMEOUT_S)
+    proc = run_either(False, "ganlab-train", args, cwd, TIMEOUT_S)  # main in this process: no 7-s start-up
     assert proc.returncode == 0, proc.stderr[-3000:]
     (run_dir,) = (cwd / "outputs" / "train" / "digits_kurtosis_ae").iterdir()
     return run_dir, proc.stdout
@@ -54,7 +54,7 @@ def test_ae_interpolation_uses_the_encoder(digits_run):
     for endpoints, method in (("auto", "encoder"), ("inversion", "inversion")):
         before = set((ckpt.parent / "latent").glob("*")) if (ckpt.parent / "latent").exists() else set()
         argv = [f"ckpt={ckpt}", "task=interpolate", "source=images", f"endpoints={endpoints}", *tiny]
-        proc = run_either(False, "ganlab-latent", argv, run_dir, TIMEOUT_S)  # digits_run is the real script
+        proc = run_either(False, "ganlab-latent", argv, run_dir, TIMEOUT_S)
         assert proc.returncode == 0, proc.stderr[-3000:]
         (out,) = set((ckpt.parent / "latent").glob("*")) - before
         result = json.loads((out / "result.json").read_text())
@@ -64,7 +64,7 @@ def test_ae_interpolation_uses_the_encoder(digits_run):
 @pytest.fixture(scope="module")
 def mnist_ae_run(mnist_classifier, tmp_path_factory) -> Path:
     cwd = tmp_path_factory.mktemp("mnist_ae")
-    proc = run_either(  # ganlab-train's main in this process (digits_run is the real console script)
+    proc = run_either(  # ganlab-train's main in this process
         False,
         "ganlab-train",
         [

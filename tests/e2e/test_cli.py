@@ -181,6 +181,7 @@ def test_report_flags(tmp_path):
             "trainer.enable_progress_bar=false",
         ],
         tmp_path,
+        real=False,  # main in this process: the argv translation is main's, the real script runs in tiny_run
     )
     assert result.returncode == 0, describe(result)
     dirs = run_dirs(tmp_path / "outputs")

@@ -18,9 +18,9 @@ SMALL = ["n_samples=400", "kid_subsets=10", "kid_subset_size=100"]
 SMALL_RECONSTRUCTION = ["n_images=16", "restarts=2", "iterations=20"]  # as ganlab-eval's recon_* settings below
 
 
-def five_step_run(cwd: Path, experiment: str, extra: list[str], clf, real: bool = True):
-    """(run dir, process) of ``ganlab-train experiment=<experiment>``: one epoch of 5 batches of 32, CSV logs; the
-    real console script (``real``) or its ``main`` in this process."""
+def five_step_run(cwd: Path, experiment: str, extra: list[str], clf, real: bool = False):
+    """(run dir, process) of ``ganlab-train experiment=<experiment>``: one epoch of 5 batches of 32, CSV logs; its
+    ``main`` in this process, or the real console script (``real``)."""
     args = [f"experiment={experiment}", "trainer.max_epochs=1", "+trainer.limit_train_batches=5", "data.batch_size=32"]
     args += [*extra, "logger=csv", "trainer.enable_progress_bar=false"]
     proc = run_either(real, "ganlab-train", args, cwd, TIMEOUT_S, **clf.env())
@@ -44,7 +44,7 @@ def cgan_run(mnist_classifier, tmp_path_factory):
     cwd = tmp_path_factory.mktemp("cgan")
     intra = [f"callbacks.intra_fid.{s}" for s in ("n_per_class=40", "n_real=400", "every_n_epochs=1")]
     extra = ["+callbacks/intra_fid=classifier", *intra]
-    run_dir, _ = five_step_run(cwd, "mnist_cgan", extra, mnist_classifier, real=False)
+    run_dir, _ = five_step_run(cwd, "mnist_cgan", extra, mnist_classifier)
     return cwd, run_dir
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from clirun import run_ganlab_train, run_in_process
+from clirun import run_in_process
 from datafiles import write_celeba_jpegs, write_cifar10, write_idx, write_mnist
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
@@ -213,7 +213,7 @@ class Result:
 
 
 def ganlab_train(args: list[str], cwd: Path, data_root: Path) -> Result:
-    proc = run_ganlab_train(args, cwd, TIMEOUT_S, GANLAB_DATA_DIR=str(data_root))
+    proc = run_in_process("ganlab-train", args, cwd, GANLAB_DATA_DIR=str(data_root))
     return Result(proc.returncode, proc.stdout, proc.stderr, cwd / "outputs")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from clirun import BIN, run_either, run_ganlab_train, script_env
+from clirun import BIN, run_either, script_env
 
 TIMEOUT_S = 240
 RING = [
@@ -83,14 +83,14 @@ def test_ckpt_path_last_continues_bit_exactly_in_a_new_run_dir(interrupted):
     (first,) = run_dirs(cwd / "outputs")
     first_ckpt = first / "checkpoints" / "last.ckpt"
     before = first_ckpt.read_bytes()
-    resumed = run_ganlab_train([*args, "ckpt_path=last"], cwd, TIMEOUT_S)
+    resumed = run_either(False, "ganlab-train", [*args, "ckpt_path=last"], cwd, TIMEOUT_S)  # main in this process
     assert resumed.returncode == 0, describe(resumed)
     assert f"[ganlab] resuming from {first_ckpt}" in resumed.stdout
     second = next(d for d in run_dirs(cwd / "outputs") if d != first)
     assert first_ckpt.read_bytes() == before  # the interrupted run is left as it was
 
     straight_cwd = cwd.parent / (cwd.name + "_straight")
-    straight = run_either(False, "ganlab-train", args, straight_cwd, TIMEOUT_S)  # in this process: no 7-s start-up
+    straight = run_either(False, "ganlab-train", args, straight_cwd, TIMEOUT_S)
     assert straight.returncode == 0, describe(straight)
     (straight_dir,) = run_dirs(straight_cwd / "outputs")
     a, b = weights(straight_dir / "checkpoints" / "last.ckpt"), weights(second / "checkpoints" / "last.ckpt")
