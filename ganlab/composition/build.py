@@ -59,7 +59,17 @@ def build(cfg: DictConfig, resume_ckpt: str | None = None):
         plugins=cluster_plugins(),
         enable_progress_bar=progress_bar(cfg.trainer.get("enable_progress_bar", True)),
     )
+    keep_deterministic_without_fill()
     return datamodule, module, trainer
+
+
+def keep_deterministic_without_fill() -> None:
+    """``trainer.deterministic=true`` turns on ``torch.use_deterministic_algorithms``, which by default also writes NaN
+    into the memory of every new uninitialised tensor (a debugging aid: a read of it shows). No correct op reads that
+    memory, so results are unchanged; the writes cost ≈ 12 % of a ring iteration (measured: 7.82 against 6.94 ms)."""
+    import torch
+
+    torch.utils.deterministic.fill_uninitialized_memory = False
 
 
 def progress_bar(setting) -> bool:
