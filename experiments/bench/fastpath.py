@@ -3,7 +3,9 @@
 - ``lightning_floor`` and ``ganlab_bare`` (no targets): where ring_k0's gap comes from — the plain iteration run
   through Lightning's manual optimization in a bare Trainer, and ganlab's module without its callbacks and logger;
   ``ring_epoch_end`` (no target): ring_k0 with 50 iterations an epoch, for ``epoch_end_ms``, the extra time of an
-  iteration that crosses an epoch end (mode coverage, its figure, the checkpoints);
+  iteration that crosses an epoch end (mode coverage, its figure, the checkpoints); ``deterministic_fill`` (no
+  target): the plain ring iteration with deterministic algorithms off, on with torch's NaN fill of new tensors, and
+  on without it (ganlab's setting);
 - ``ring_k0``: ganlab's iteration on ``ring_unrolled`` with k = 0 (the preset's callbacks and CSV logger, as
   ``ganlab-train`` builds it) ÷ the plain loop (``experiments/bench/plain.py``) — target ≤ 1.10;
 - ``dcgan``: the same on ``mnist_dcgan`` (batch 100, MNIST) — target ≤ 1.03;
@@ -42,7 +44,7 @@ OUT = Path(__file__).parent / "out"
 ROOT = Path(__file__).resolve().parents[2]
 #: Parts without a target: Lightning's manual optimization alone and ganlab's module without its callbacks and logger
 #: (where ring_k0's gap comes from), and the cost of the ring's epoch ends.
-PARTS = ("lightning_floor", "ganlab_bare", "ring_epoch_end")
+PARTS = ("lightning_floor", "ganlab_bare", "ring_epoch_end", "deterministic_fill")
 TARGETS = {"ring_k0": 1.10, "dcgan": 1.03, "unrolled_k5": 1.02, "second_order_k5": 1.05, "whole_run": 1.15}
 
 
@@ -157,6 +159,34 @@ def summarise(name: str, ganlab: list[float], baseline: list[float], unit: str, 
     }
 
 
+def deterministic_fill(rounds: int, iterations: int = 20) -> dict:
+    """The plain ring iteration with deterministic algorithms off, on with torch's NaN fill of new tensors (its
+    default) and on without it (ganlab's setting, ``composition/build.py``), in interleaved rounds; ratios to "off"."""
+    import torch.utils.deterministic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        loop = PlainLoop(compose([*RING, "model.unroll_steps=0"], Path(tmp)))
+        for _ in range(iterations):
+            loop.step()
+        times: dict[str, list[float]] = {"off": [], "fill": [], "no_fill": []}
+        try:
+            for _ in range(rounds):
+                for setting, runs in times.items():
+                    torch.use_deterministic_algorithms(setting != "off")
+                    torch.utils.deterministic.fill_uninitialized_memory = setting == "fill"
+                    start = time.perf_counter()
+                    for _ in range(iterations):
+                        loop.step()
+                    runs.append((time.perf_counter() - start) / iterations)
+        finally:
+            torch.use_deterministic_algorithms(False)
+            torch.utils.deterministic.fill_uninitialized_memory = True
+    result = {k: round(1e3 * statistics.median(v), 3) for k, v in times.items()}
+    ratios = {k: round(result[k] / result["off"], 3) for k in ("fill", "no_fill")}
+    print(f"deterministic_fill: ms per ring iteration {result}; ÷ off {ratios}", flush=True)
+    return {"ms_per_iteration": result, "ratio_to_off": ratios, "rounds": rounds}
+
+
 # ------------------------------------------------------------------------------------------------ the whole run
 def timed_process(command: list[str], cwd: Path) -> float:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "GANLAB_OUTPUT_DIR": str(cwd / "outputs")}
@@ -226,6 +256,8 @@ def main(argv=None) -> None:
         dcgan_args = argparse.Namespace(**{**vars(args), "iterations": args.dcgan_iterations, "warmup": 4,
                                            "block": args.dcgan_block})  # fmt: skip
         results["dcgan"] = pair_ratio("dcgan", dcgan, dcgan, {}, dcgan_args)
+    if "deterministic_fill" in args.only:
+        results["deterministic_fill"] = deterministic_fill(rounds=3 * args.repeats)
     if "whole_run" in args.only:
         results["whole_run"] = whole_run(args.whole_repeats)
     OUT.mkdir(parents=True, exist_ok=True)
