@@ -66,7 +66,8 @@ def build(cfg: DictConfig, resume_ckpt: str | None = None):
 def keep_deterministic_without_fill() -> None:
     """``trainer.deterministic=true`` turns on ``torch.use_deterministic_algorithms``, which by default also writes NaN
     into the memory of every new uninitialised tensor (a debugging aid: a read of it shows). No correct op reads that
-    memory, so results are unchanged; the writes cost ≈ 12 % of a ring iteration (measured: 7.82 against 6.94 ms)."""
+    memory, so results are unchanged; the writes cost 0–12 % of a ring iteration, ≈ 5 % in the median of four runs
+    (``python -m experiments.bench.fastpath --only deterministic_fill``)."""
     import torch
 
     torch.utils.deterministic.fill_uninitialized_memory = False
