@@ -22,7 +22,7 @@ train: $(STAMP)
 	$(BIN)/ganlab-train $(ARGS)
 
 ## The test suite CI runs (slow benchmarks excluded): two workers, each test module on one worker (its module
-## fixtures, e.g. a trained run, are built once); ≈ 8.5 min on 2 cores against ≈ 17 min in one process.
+## fixtures, e.g. a trained run, are built once); ≈ 5–6 min on 2 cores (the first time, + ≈ 2–3 min of install).
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=900 -n 2 --dist loadfile $(ARGS)
 
