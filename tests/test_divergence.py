@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from types import SimpleNamespace
 
 import pytest
 import pytorch_lightning as pl
@@ -101,11 +102,23 @@ def test_a_non_finite_weight_never_reaches_a_checkpoint(tmp_path):
 def test_the_checkpoint_check_covers_buffers_and_names_the_network():
     guard = DivergenceGuard()
     module = torch.nn.ModuleDict({"generator": torch.nn.BatchNorm1d(3), "discriminator": torch.nn.Linear(3, 1)})
-    trainer = type("T", (), {"is_global_zero": True, "checkpoint_callbacks": [], "global_step": 7})()
+    one_process = SimpleNamespace(reduce_boolean_decision=lambda decision, all=True: decision)
+    trainer = SimpleNamespace(is_global_zero=True, checkpoint_callbacks=[], global_step=7, strategy=one_process)
     guard.on_save_checkpoint(trainer, module, {})  # all finite: nothing happens
     module["generator"].running_mean[1] = float("nan")  # a BatchNorm statistic, not a weight
     expected = "iteration 7: non-finite weights or buffers in the generator; no checkpoint yet"
     with pytest.raises(Diverged, match=expected):
+        guard.on_save_checkpoint(trainer, module, {})
+
+
+def test_a_rank_with_finite_state_stops_with_the_rank_that_is_not():
+    """Under DDP every rank saves; the verdict is reduced over the ranks, so a rank whose own state is finite stops
+    too instead of waiting at the next collective."""
+    guard = DivergenceGuard()
+    module = torch.nn.ModuleDict({"generator": torch.nn.Linear(3, 3), "discriminator": torch.nn.Linear(3, 1)})
+    other_rank_bad = SimpleNamespace(reduce_boolean_decision=lambda decision, all=True: False)
+    trainer = SimpleNamespace(is_global_zero=False, checkpoint_callbacks=[], global_step=3, strategy=other_rank_bad)
+    with pytest.raises(Diverged, match="non-finite weights or buffers in the networks of another rank"):
         guard.on_save_checkpoint(trainer, module, {})
 
 

@@ -78,14 +78,14 @@ class DivergenceGuard(pl.Callback):
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module, checkpoint: dict) -> None:
         """Before any checkpoint is written: every weight and floating buffer is finite (one fused check; then which
-        network, for the message). Raising here writes nothing."""
-        if all_finite(self._state(pl_module)):
+        network, for the message). Raising here writes nothing. Every rank saves, so under DDP the verdict is reduced
+        over the ranks (BatchNorm statistics differ per rank): all ranks stop together."""
+        if trainer.strategy.reduce_boolean_decision(all_finite(self._state(pl_module)), all=True):
             return
+        bad = next((name for name, child in pl_module.named_children() if not all_finite(self._state(child))), None)
+        where = f"the {bad}" if bad else "the networks of another rank"
         iteration = self._iteration(trainer, pl_module)
-        for name, child in pl_module.named_children():
-            if not all_finite(self._state(child)):
-                quantity = f"non-finite weights or buffers in the {name}"
-                self._diverged(trainer, pl_module, quantity, iteration, always_stop=True)
+        self._diverged(trainer, pl_module, f"non-finite weights or buffers in {where}", iteration, always_stop=True)
 
     @staticmethod
     def _state(module: torch.nn.Module) -> list[torch.Tensor]:
