@@ -25,10 +25,6 @@ def run_ganlab_train(args: list[str], cwd: Path, timeout: float, **env) -> subpr
     return run_script("ganlab-train", args, cwd, timeout, **env)
 
 
-def run_ganlab_eval(args: list[str], cwd: Path, timeout: float, **env) -> subprocess.CompletedProcess:
-    return run_script("ganlab-eval", args, cwd, timeout, **env)
-
-
 #: The ``[project.scripts]`` entry points (pyproject.toml).
 MAINS = {
     "ganlab-train": "ganlab.cli.train:main",

@@ -12,6 +12,7 @@ from ganlab.common.errors import CONF_DIR, ConfigError, one_line
 from ganlab.common.options import UnrollMode, Update
 from ganlab.common.validators import is_int
 from ganlab.composition.schemas import BEGANLossSchema, BEGANModelSchema
+from ganlab.preflight.resume_rules import check_resume, resume_path
 from ganlab.preflight.rules import RULES, check_rules
 
 
@@ -19,7 +20,7 @@ def validate(cfg: DictConfig) -> None:
     """Range checks that types alone cannot express, cross-key checks, then a dry build of what the run builds
     first (optimizers, schedulers, callbacks): every mistake surfaces here, before Hydra writes anything."""
     check_rules(cfg, RULES)
-    _check_resume_readable(cfg)
+    resumed = resume_path(cfg)  # first: a missing file is refused before any class import (Lightning)
     _check_model_fits_loss(cfg)
     _check_simultaneous_steps(cfg)
     _check_sync_batchnorm(cfg)
@@ -31,7 +32,7 @@ def validate(cfg: DictConfig) -> None:
     if cfg.get("model") is not None and "unroll_steps" in cfg.model:
         _check_optimizer_for_unrolling(cfg)
     _dry_build(cfg)
-    check_resume(cfg)
+    check_resume(cfg, resumed)
 
 
 def _check_accelerator(cfg: DictConfig) -> None:
@@ -202,38 +203,6 @@ class _as_config_error:
             accepted = "" if "accepted" in message else f"; accepted: the values {self.key}'s constructor takes"
             raise ConfigError(f"{self.key}: {message}{accepted}") from None
         return False  # anything else (a missing file …) is the real run's to report
-
-
-def _check_resume_readable(cfg: DictConfig) -> None:
-    """``ckpt_path`` names a checkpoint that exists and reads (torch only, no Lightning): a missing file is refused
-    in about a second, before the checks that import the callbacks' classes. The file read is kept for
-    ``check_resume``."""
-    if cfg.get("ckpt_path") is None:
-        return
-    from ganlab.composition.build import experiment_dir
-    from ganlab.composition.checkpoints import resolve_resume
-
-    resolve_resume(cfg.ckpt_path, experiment_dir(cfg))
-
-
-def check_resume(cfg: DictConfig) -> None:
-    """``ckpt_path`` (``last`` or a path) names a readable checkpoint of this very architecture, trained with these
-    settings (``resume_rules``)."""
-    if cfg.get("ckpt_path") is None:
-        return
-    import torch
-
-    from ganlab.composition.build import build_module, experiment_dir
-    from ganlab.composition.checkpoints import check_fits, read_checkpoint, resolve_resume
-    from ganlab.preflight.resume_rules import check_config_change
-
-    path = resolve_resume(cfg.ckpt_path, experiment_dir(cfg))
-    checkpoint = read_checkpoint(path)
-    if cfg.get("model") is not None:  # another architecture first: the more telling message
-        with torch.device("meta"):
-            module = build_module(cfg, record_config=False)
-        check_fits(checkpoint, module, "ckpt_path", cfg.ckpt_path)
-    check_config_change((checkpoint.get("ganlab") or {}).get("config"), cfg, f"ckpt_path={cfg.ckpt_path}")
 
 
 def _choice(cfg: DictConfig, key: str, options: type[Enum]) -> Enum | None:

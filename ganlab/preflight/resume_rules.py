@@ -125,3 +125,32 @@ def record_resume(run_dir: Path, checkpoint: str, iteration, changed: dict) -> N
     run_dir.mkdir(parents=True, exist_ok=True)
     with open(run_dir / RESUMES, "a") as handle:
         handle.write(json.dumps(entry, default=str) + "\n")
+
+
+def resume_path(cfg: DictConfig) -> str | None:
+    """The checkpoint ``ckpt_path`` (``last`` or a path) names, checked to exist and read (torch only, no Lightning:
+    a missing file is refused in about a second); None without ``ckpt_path``. The file read is kept for
+    ``check_resume``."""
+    if cfg.get("ckpt_path") is None:
+        return None
+    from ganlab.composition.build import experiment_dir
+    from ganlab.composition.checkpoints import resolve_resume
+
+    return resolve_resume(cfg.ckpt_path, experiment_dir(cfg))
+
+
+def check_resume(cfg: DictConfig, path: str | None) -> None:
+    """The checkpoint at ``path`` (``resume_path``) is of this very architecture, trained with these settings."""
+    if path is None:
+        return
+    import torch
+
+    from ganlab.composition.build import build_module
+    from ganlab.composition.checkpoints import check_fits, read_checkpoint
+
+    checkpoint = read_checkpoint(path)
+    if cfg.get("model") is not None:  # another architecture first: the more telling message
+        with torch.device("meta"):
+            module = build_module(cfg, record_config=False)
+        check_fits(checkpoint, module, "ckpt_path", cfg.ckpt_path)
+    check_config_change((checkpoint.get("ganlab") or {}).get("config"), cfg, f"ckpt_path={cfg.ckpt_path}")
