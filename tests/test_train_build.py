@@ -143,3 +143,16 @@ def test_the_progress_bar_shows_on_a_terminal_only_by_default(tmp_path, monkeypa
     validate(cfg)
     _, _, trainer = build(cfg)
     assert (trainer.progress_bar_callback is not None) == shown
+
+
+def test_the_default_profiler_is_a_reused_no_op_and_a_configured_one_is_kept(tmp_path):
+    from pytorch_lightning.profilers import SimpleProfiler
+
+    from ganlab.composition.profiler import NullProfiler
+
+    _, trainer = fit(tmp_path / "default", [])
+    assert type(trainer.profiler) is NullProfiler
+    assert trainer.profiler.profile("a") is trainer.profiler.profile("b")  # one context, no generator per hook
+    _, trainer = fit(tmp_path / "simple", ["+trainer.profiler=simple"])
+    assert type(trainer.profiler) is SimpleProfiler
+    assert any("on_train_batch_end" in action for action in trainer.profiler.recorded_durations)

@@ -42,6 +42,7 @@ def build(cfg: DictConfig, resume_ckpt: str | None = None):
 
     from ganlab.composition.checkpoints import check_fits, read_checkpoint
     from ganlab.composition.loggers import build_logger, logger_callbacks
+    from ganlab.composition.profiler import NullProfiler
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
@@ -58,6 +59,7 @@ def build(cfg: DictConfig, resume_ckpt: str | None = None):
         logger=logger,
         plugins=cluster_plugins(),
         enable_progress_bar=progress_bar(cfg.trainer.get("enable_progress_bar", True)),
+        **({} if cfg.trainer.get("profiler") else {"profiler": NullProfiler()}),
     )
     keep_deterministic_without_fill()
     return datamodule, module, trainer
