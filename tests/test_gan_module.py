@@ -188,3 +188,24 @@ def test_training_length_in_iterations_bounds_epochs_and_stops_mid_epoch():
     )
     trainer.fit(module, datamodule=dm)
     assert module.iteration == 45 and trainer.max_epochs == 3 and trainer.current_epoch == 3
+
+
+def test_lightnings_hook_name_skips_module_checks_and_other_attributes_keep_them(monkeypatch):
+    """Lightning sets ``_current_fx_name`` around every hook (≈ 45 times per iteration): a plain attribute set, while
+    parameters, submodules and other attributes still go through ``nn.Module.__setattr__``."""
+    module = make_module()
+    probe, seen = torch.nn.Linear(1, 1), []
+    original = torch.nn.Module.__setattr__
+
+    def spy(self, name, value):
+        seen.append(name)
+        original(self, name, value)
+
+    monkeypatch.setattr(torch.nn.Module, "__setattr__", spy)
+    module._current_fx_name = "training_step"
+    module.probe = probe
+    module.scale = torch.nn.Parameter(torch.ones(()))
+    assert seen == ["probe", "scale"] and module._current_fx_name == "training_step"
+    assert "probe" in module._modules and "scale" in module._parameters
+    fit(module, iterations=2)  # Lightning's hook names still steer self.log
+    assert module.iteration == 2 and module._current_fx_name is None
