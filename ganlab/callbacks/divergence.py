@@ -19,6 +19,7 @@ A critic whose outputs grow beyond ``output_warning`` (WGAN without a working co
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -97,7 +98,7 @@ class DivergenceGuard(pl.Callback):
         if not logged or logged[0] != iteration:
             return
         values = logged[1]
-        bad = [k for k, v in values.items() if not torch.isfinite(torch.tensor(v))]
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
         if bad:
             self._diverged(trainer, pl_module, f"non-finite {bad[0]} ({values[bad[0]]})", iteration)
         if self.output_warning:
