@@ -191,7 +191,7 @@ def test_training_length_in_iterations_bounds_epochs_and_stops_mid_epoch():
 
 
 def test_lightnings_hook_name_skips_module_checks_and_other_attributes_keep_them(monkeypatch):
-    """Lightning sets ``_current_fx_name`` around every hook (≈ 45 times per iteration): a plain attribute set, while
+    """Lightning sets ``_current_fx_name`` around every hook (44 times per ring iteration): a plain attribute set, while
     parameters, submodules and other attributes still go through ``nn.Module.__setattr__``."""
     module = make_module()
     probe, seen = torch.nn.Linear(1, 1), []

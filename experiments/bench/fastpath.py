@@ -5,7 +5,8 @@
   ``ring_epoch_end`` (no target): ring_k0 with 50 iterations an epoch, for ``epoch_end_ms``, the extra time of an
   iteration that crosses an epoch end (mode coverage, its figure, the checkpoints); ``deterministic_fill`` (no
   target): the plain ring iteration with deterministic algorithms off, on with torch's NaN fill of new tensors, and
-  on without it (ganlab's setting);
+  on without it (ganlab's setting); ``hook_costs`` (no target): Lightning's per-step machinery piece by piece, uses
+  per iteration × µs per use against the plain iteration (``experiments/bench/hook_costs.py``);
 - ``ring_k0``: ganlab's iteration on ``ring_unrolled`` with k = 0 (the preset's callbacks and CSV logger, as
   ``ganlab-train`` builds it) ÷ the plain loop (``experiments/bench/plain.py``) — target ≤ 1.10;
 - ``dcgan``: the same on ``mnist_dcgan`` (batch 100, MNIST) — target ≤ 1.03;
@@ -38,13 +39,15 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
+from experiments.bench.hook_costs import hook_costs
 from experiments.bench.plain import RING, PlainLoop, compose
 
 OUT = Path(__file__).parent / "out"
 ROOT = Path(__file__).resolve().parents[2]
-#: Parts without a target: Lightning's manual optimization alone and ganlab's module without its callbacks and logger
-#: (where ring_k0's gap comes from), and the cost of the ring's epoch ends.
-PARTS = ("lightning_floor", "ganlab_bare", "ring_epoch_end", "deterministic_fill")
+#: Parts without a target: Lightning's manual optimization alone, ganlab's module without its callbacks and logger and
+#: the per-step machinery piece by piece (where ring_k0's gap comes from), the cost of the ring's epoch ends and of
+#: torch's NaN fill.
+PARTS = ("lightning_floor", "ganlab_bare", "ring_epoch_end", "deterministic_fill", "hook_costs")
 TARGETS = {"ring_k0": 1.10, "dcgan": 1.03, "unrolled_k5": 1.02, "second_order_k5": 1.05, "whole_run": 1.15}
 
 
@@ -256,6 +259,8 @@ def main(argv=None) -> None:
         dcgan_args = argparse.Namespace(**{**vars(args), "iterations": args.dcgan_iterations, "warmup": 4,
                                            "block": args.dcgan_block})  # fmt: skip
         results["dcgan"] = pair_ratio("dcgan", dcgan, dcgan, {}, dcgan_args)
+    if "hook_costs" in args.only:
+        results["hook_costs"] = hook_costs()
     if "deterministic_fill" in args.only:
         results["deterministic_fill"] = deterministic_fill(rounds=3 * args.repeats)
     if "whole_run" in args.only:

@@ -24,8 +24,9 @@ from ganlab.priors import check_prior, draw_latent
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 #: Odd 64-bit constant spreading the DDP ranks' noise seeds (rank 0 keeps ``noise_seed``: one process is unchanged).
 RANK_SEED_STRIDE = 0x9E3779B97F4A7C15
-#: Lightning's bookkeeping attributes that it sets around every hook it calls (≈ 45 times per ring iteration): plain
-#: values, never parameters, buffers or submodules, so they skip ``nn.Module.__setattr__``'s checks (1.6 → 0.2 µs).
+#: Lightning's bookkeeping attributes that it sets around every hook it calls (44 times per ring iteration): plain
+#: values, never parameters, buffers or submodules, so they skip ``nn.Module.__setattr__``'s checks (≈ 1.6 % of a ring
+#: iteration: ``python -m experiments.bench.hook_costs``).
 PLAIN_ATTRIBUTES = frozenset({"_current_fx_name"})
 
 
