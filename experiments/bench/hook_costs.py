@@ -62,6 +62,7 @@ class Probe(pl.Callback):
         self.warmup, self.count, self.repeats = warmup, count, repeats
         self.profiler = CountingProfiler()
         self.fx_sets = 0
+        self.counted_class: type | None = None
         self.result: dict | None = None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
@@ -70,12 +71,18 @@ class Probe(pl.Callback):
             trainer.profiler = self.profiler
             self._count_hook_names(pl_module)
         elif seen == self.warmup + self.count:
-            del type(pl_module).__setattr__  # the inherited one again
+            self.restore()
             trainer.profiler = NullProfiler()
             self.result = self._time(trainer, pl_module)
 
+    def restore(self) -> None:
+        """The module class's inherited ``__setattr__`` again (also after a failed run)."""
+        if self.counted_class is not None:
+            del self.counted_class.__setattr__
+            self.counted_class = None
+
     def _count_hook_names(self, module) -> None:
-        cls = type(module)
+        cls = self.counted_class = type(module)
         assert "__setattr__" not in cls.__dict__, "the probe wraps an inherited __setattr__ only"
         original = cls.__setattr__
 
@@ -162,7 +169,10 @@ def hook_costs(count: int = 100, repeats: int = 7, warmup: int = 30, plain_itera
         cfg = compose([*RING_K0, f"model.max_iterations={warmup + count + 2}"], Path(tmp) / "run")
         datamodule, module, trainer = build(cfg)
         trainer.callbacks.append(probe)
-        trainer.fit(module, datamodule=datamodule)
+        try:
+            trainer.fit(module, datamodule=datamodule)
+        finally:
+            probe.restore()
         plain_ms = plain_iteration_ms(Path(tmp) / "plain", plain_iterations)
     result = probe.result
     uses, us = result["per_iteration_uses"], result["us_per_use"]
