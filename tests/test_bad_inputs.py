@@ -115,6 +115,7 @@ TRAIN = [
     (["callbacks.last_checkpoint.every_n_iterations=0"], ["every_n_iterations=0"]),
     (["callbacks.divergence.policy=maybe"], ["policy='maybe'", "stop, skip, warn"]),
     (["trainer.enable_progress_bar=sometimes"], ["enable_progress_bar='sometimes'", "true, false, auto"]),
+    (["+trainer.profiler=bogus"], ["trainer.profiler='bogus'", "null (none), simple, advanced, pytorch"]),
     (["experiment=ring_pacgan", "model.discriminator.pack=2", "data.batch_size=101"], ["pack=2", "batch_size=101"]),
     (["ckpt_path={files}/nope.ckpt"], ["nope.ckpt", "does not exist"]),
     (["ckpt_path={files}/corrupt.ckpt"], ["corrupt.ckpt", "not a readable checkpoint"]),

@@ -10,8 +10,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganlab.common.errors import ConfigError
 from ganlab.common.options import AUGMENT_POLICIES
-from ganlab.common.validators import SEED, Rule, int_in, is_int, is_number, number_in, pair_in_unit
+from ganlab.common.validators import SEED, Rule, int_in, is_int, is_number, number_in, one_of, pair_in_unit
 from ganlab.composition.schemas import LOSS_SCHEMAS, MODEL_SCHEMAS, schema_rules
+
+#: ``+trainer.profiler=…``: Lightning's profilers by name (without one, ``composition/profiler.NullProfiler``).
+PROFILERS = ("simple", "advanced", "pytorch")
 
 _POSITIVE = "null or a number > 0"
 _POSITIVE_INT = "null or an integer >= 1"
@@ -67,6 +70,7 @@ RULES: Sequence[Rule] = (
     Rule("trainer.log_every_n_steps", int_in(1), "an integer >= 1"),
     Rule("trainer.enable_progress_bar", lambda v: v in (True, False, "auto"), "true, false, auto (only on a terminal)"),
     Rule("trainer.num_nodes", int_in(1), "an integer >= 1"),
+    Rule("trainer.profiler", one_of(None, *PROFILERS), f"null (none), {', '.join(PROFILERS)} (Lightning's)"),
     Rule("trainer.accelerator", lambda v: v in ("cpu", "gpu", "cuda", "auto"), "cpu, gpu, cuda, auto"),
     Rule("callbacks.*.n_samples", int_in(2), "an integer >= 2"),
     # the run's guards, checked here too so a mistake in them is answered before Lightning is imported
