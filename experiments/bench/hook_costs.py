@@ -94,61 +94,55 @@ class Probe(pl.Callback):
         cls.__setattr__ = counting
 
     def _time(self, trainer, module) -> dict:
-        per_iteration = {kind: n / self.count for kind, n in self.profiler.uses.items()}
         callbacks = [c for c in trainer.callbacks if c is not self]
+        guard = next(c for c in callbacks if isinstance(c, DivergenceGuard))
+        optimizers = trainer.optimizers
         loss = torch.zeros(())
-        old, new = PassThroughProfiler(), NullProfiler()
 
-        def dispatch(n_callbacks: list):
-            trainer.callbacks[:] = n_callbacks
+        def dispatch_us(listed: list) -> float:
+            trainer.callbacks[:] = listed
             return best_us(lambda: call._call_callback_hooks(trainer, "on_before_backward", loss), 500, self.repeats)
 
         every = trainer.callbacks[:]
-        with_all, with_none = dispatch(callbacks), dispatch([])
-        trainer.callbacks[:] = every
-        guard = next(c for c in callbacks if isinstance(c, DivergenceGuard))
-        optimizers = trainer.optimizers
+        try:
+            per_callback = (dispatch_us(callbacks) - dispatch_us([])) / len(callbacks)
+        finally:
+            trainer.callbacks[:] = every
 
-        def with_profile(profiler):
+        def profile_us(profiler) -> float:
             def use():
                 with profiler.profile("[Callback]x.on_before_backward"):
                     pass
 
             return best_us(use, repeats=self.repeats)
 
-        def plain_set():
-            module._current_fx_name = "training_step"
+        def set_us(setter) -> float:
+            return best_us(lambda: setter(module, "_current_fx_name", "training_step"), repeats=self.repeats)
 
-        def module_set():
-            torch.nn.Module.__setattr__(module, "_current_fx_name", "training_step")
+        def guard_us(optimizer) -> float:
+            return best_us(lambda: guard.on_before_optimizer_step(trainer, module, optimizer), 500, self.repeats)
 
-        callback_calls = per_iteration.get("[Callback]", 0.0)
         return {
             "per_iteration_uses": {
-                "profile": sum(per_iteration.values()),
+                "profile": sum(self.profiler.uses.values()) / self.count,
                 "hook_name": self.fx_sets / self.count,
-                "callback_hook": callback_calls,
+                "callback_hook": self.profiler.uses["[Callback]"] / self.count,
                 "guard": float(len(optimizers)),
             },
             "us_per_use": {
-                "profile": {"lightning_default": with_profile(old), "ganlab": with_profile(new)},
-                "hook_name": {
-                    "nn.Module.__setattr__": best_us(module_set, repeats=self.repeats),
-                    "ganlab": best_us(plain_set, repeats=self.repeats),
+                "profile": {
+                    "lightning_default": profile_us(PassThroughProfiler()),
+                    "ganlab": profile_us(NullProfiler()),
                 },
-                "callback_hook": (with_all - with_none) / len(callbacks),
-                "guard": statistics.fmean(
-                    best_us(lambda o=o: guard.on_before_optimizer_step(trainer, module, o), 500, self.repeats)
-                    for o in optimizers
-                ),
+                "hook_name": {"nn.Module.__setattr__": set_us(torch.nn.Module.__setattr__), "ganlab": set_us(setattr)},
+                "callback_hook": per_callback,
+                "guard": statistics.fmean(guard_us(o) for o in optimizers),
             },
             "callbacks": [type(c).__name__ for c in callbacks],
-            "gradients_checked": sum(p.grad is not None for o in optimizers for p in guard_params(o)),
+            "gradients_checked": sum(
+                p.grad is not None for o in optimizers for group in o.param_groups for p in group["params"]
+            ),
         }
-
-
-def guard_params(optimizer) -> list:
-    return [p for group in optimizer.param_groups for p in group["params"]]
 
 
 def plain_iteration_ms(tmp: Path, iterations: int) -> float:
