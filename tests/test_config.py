@@ -185,6 +185,8 @@ def test_preflight_accepts_report_flags():
 #: Presets on the DCGAN nets or a published protocol's nets: N(0, 0.02²) initialisation, as their references.
 DCGAN_INIT = {"mnist_dcgan", "cifar10_dcgan", "celeba_dcgan", "digits_dcgan", "ring_pacgan", "grid_pacgan",
               "stacked_mnist_metz"}  # fmt: skip
+#: Presets on Metz et al.'s reference notebook's nets (VEEGAN Table 1): orthogonal weights, gain 1.4.
+ORTHOGONAL_INIT = {"ring_veegan"}
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -196,5 +198,7 @@ def test_every_preset_states_its_initialisation(hydra_conf, name):
         assert name.startswith("classifier_")
         return
     assert all(scheme in ("default", "dcgan", "orthogonal", "xavier") for scheme in inits.values()), inits
-    expected = "dcgan" if name in DCGAN_INIT else "default"
+    expected = "dcgan" if name in DCGAN_INIT else "orthogonal" if name in ORTHOGONAL_INIT else "default"
     assert set(inits.values()) == {expected}, f"{name}: {inits}"
+    if expected == "orthogonal":
+        assert {cfg.model[key].init_gain for key in inits} == {1.4}, name
