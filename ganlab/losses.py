@@ -33,7 +33,11 @@ def _bce_with_logits(logits: Tensor, target: float) -> Tensor:
 
 
 class Objective:
-    """Base class: ``d_loss`` is minimised by the discriminator, ``g_loss`` by the generator."""
+    """Base class: ``d_loss`` is minimised by the discriminator, ``g_loss`` by the generator.
+
+    D's loss is the sum of a data term ``d_real`` and a fake term ``d_fake``. ``g_data`` is the data term of G's own
+    objective as the objective's paper writes it (None where the paper defines G's loss on fakes only): G can move it
+    only through a D that depends on G, i.e. in the second-order unrolled surrogate (``GANLoss.surrogate``)."""
 
     name: str = "objective"
     #: True when D outputs are unbounded critic values (WGAN family) rather than logits of a probability.
@@ -41,11 +45,20 @@ class Objective:
     #: True when ``real_label`` (one-sided label smoothing) changes the D loss.
     uses_labels: bool = False
 
-    def d_loss(self, real_logits: Tensor, fake_logits: Tensor, real_label: float = 1.0) -> Tensor:
+    def d_real(self, real_logits: Tensor, real_label: float = 1.0) -> Tensor:
         raise NotImplementedError
+
+    def d_fake(self, fake_logits: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def d_loss(self, real_logits: Tensor, fake_logits: Tensor, real_label: float = 1.0) -> Tensor:
+        return self.d_real(real_logits, real_label) + self.d_fake(fake_logits)
 
     def g_loss(self, fake_logits: Tensor) -> Tensor:
         raise NotImplementedError
+
+    def g_data(self, real_logits: Tensor, real_label: float = 1.0) -> Tensor | None:
+        return None
 
     def d_output(self, logits: Tensor) -> Tensor:
         """What to report as "D(x)": a probability for BCE objectives, the raw score otherwise."""
@@ -61,11 +74,17 @@ class Minimax(Objective):
     name = "minimax"
     uses_labels = True
 
-    def d_loss(self, real_logits, fake_logits, real_label=1.0):
-        return _bce_with_logits(real_logits, real_label) + _bce_with_logits(fake_logits, 0.0)
+    def d_real(self, real_logits, real_label=1.0):
+        return _bce_with_logits(real_logits, real_label)
+
+    def d_fake(self, fake_logits):
+        return _bce_with_logits(fake_logits, 0.0)
 
     def g_loss(self, fake_logits):
         return -F.softplus(fake_logits).mean()
+
+    def g_data(self, real_logits, real_label=1.0):  # zero-sum: G's objective is −(D's)
+        return -self.d_real(real_logits, real_label)
 
     def d_output(self, logits):
         return torch.sigmoid(logits)
@@ -79,19 +98,30 @@ class NonSaturating(Minimax):
     def g_loss(self, fake_logits):
         return F.softplus(-fake_logits).mean()
 
+    def g_data(self, real_logits, real_label=1.0):  # Goodfellow et al. §3: the heuristic is a loss on fakes only
+        return None
+
 
 class LeastSquares(Objective):
     """LSGAN (Mao et al. 2017) with a = 0, b = c = 1 (b = ``real_label``) on raw outputs:
-    D: ½E[(D(x) - b)²] + ½E[D(G(z))²];  G: ½E[(D(G(z)) - 1)²]."""
+    D: ½E[(D(x) - b)²] + ½E[D(G(z))²];  G: ½E[(D(G(z)) - 1)²]. Mao et al. (§3.2, eq. 2 and the note after it)
+    write G's objective with the data term ½E[(D(x) - c)²], dropped because it holds no parameter of G: ``g_data``."""
 
     name = "lsgan"
     uses_labels = True
+    target = 1.0  # c, the value G wants D to output
 
-    def d_loss(self, real_logits, fake_logits, real_label=1.0):
-        return 0.5 * ((real_logits - real_label) ** 2).mean() + 0.5 * (fake_logits**2).mean()
+    def d_real(self, real_logits, real_label=1.0):
+        return 0.5 * ((real_logits - real_label) ** 2).mean()
+
+    def d_fake(self, fake_logits):
+        return 0.5 * (fake_logits**2).mean()
 
     def g_loss(self, fake_logits):
-        return 0.5 * ((fake_logits - 1.0) ** 2).mean()
+        return 0.5 * ((fake_logits - self.target) ** 2).mean()
+
+    def g_data(self, real_logits, real_label=1.0):
+        return 0.5 * ((real_logits - self.target) ** 2).mean()
 
 
 class Wasserstein(Objective):
@@ -101,11 +131,17 @@ class Wasserstein(Objective):
     name = "wasserstein"
     critic = True
 
-    def d_loss(self, real_logits, fake_logits, real_label=1.0):
-        return fake_logits.mean() - real_logits.mean()
+    def d_real(self, real_logits, real_label=1.0):
+        return -real_logits.mean()
+
+    def d_fake(self, fake_logits):
+        return fake_logits.mean()
 
     def g_loss(self, fake_logits):
         return -fake_logits.mean()
+
+    def g_data(self, real_logits, real_label=1.0):  # zero-sum: G's objective is −(D's)
+        return -self.d_real(real_logits, real_label)
 
 
 class Hinge(Objective):
@@ -114,8 +150,11 @@ class Hinge(Objective):
     name = "hinge"
     critic = True
 
-    def d_loss(self, real_logits, fake_logits, real_label=1.0):
-        return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+    def d_real(self, real_logits, real_label=1.0):
+        return F.relu(1.0 - real_logits).mean()
+
+    def d_fake(self, fake_logits):
+        return F.relu(1.0 + fake_logits).mean()
 
     def g_loss(self, fake_logits):
         return -fake_logits.mean()
@@ -230,6 +269,25 @@ class GANLoss(nn.Module):
     def generator(self, d_fn: DiscriminatorFn, fake: Tensor) -> tuple[Tensor, Tensor]:
         fake_logits = self.augmented(d_fn)(fake)
         return self.objective.g_loss(fake_logits), fake_logits
+
+    def surrogate(
+        self, d_fn: DiscriminatorFn, real: Tensor, fake: Tensor, real_label: float = 1.0, data_term: str = "game"
+    ) -> Tensor:
+        """G's objective at a D that depends on G (the second-order look-ahead D_K): G's loss on fakes plus a term on
+        the same real batch the look-ahead trained on (``ganlab.common.options.UnrollSurrogate``): ``game`` −(D's
+        data term), ``own`` the objective's ``g_data``, ``fake_only`` none. Both go through the augmentation, as D's
+        step does; penalties are D's regularisers, not part of the game's value: they shape D's K updates (in the
+        look-ahead's D loss), and G's objective does not hold them."""
+        if data_term == "fake_only":
+            return self.generator(d_fn, fake)[0]
+        real_logits, fake_logits = self._logits(self.augmented(d_fn), real, fake)
+        g_loss = self.objective.g_loss(fake_logits)
+        if data_term == "game":
+            return g_loss - self.objective.d_real(real_logits, real_label)
+        if data_term != "own":
+            raise ValueError(f"unroll_surrogate={data_term!r} is invalid; accepted: game, own, fake_only")
+        own = self.objective.g_data(real_logits, real_label)
+        return g_loss if own is None else g_loss + own
 
     def extra_repr(self) -> str:
         return f"name={self.name}, objective={self.objective!r}, constraint={self.constraint!r}"

@@ -7,7 +7,8 @@ optimizer's update rule. The real D, its buffers and its optimizer state are nev
 - ``differentiable=False`` — first order (the course report's method): the k updates are detached;
   G is then updated against the look-ahead D.
 - ``differentiable=True`` — second order (Metz et al.): the k updates stay in the autograd graph, so
-  G's gradient flows through them (dθ_D^k/dθ_G). For Adam and RMSprop the denominator is written
+  G's gradient flows through them (dθ_D^k/dθ_G), and G minimises Metz et al.'s surrogate at D_k, the term on
+  real data included (``GANLoss.surrogate``). For Adam and RMSprop the denominator is written
   sqrt(v̂ + ε²) instead of sqrt(v̂) + ε: d/dv sqrt(v) is infinite at v = 0, which turns
   second-order gradients into NaN (DESIGN.md §2).
 """

@@ -58,6 +58,7 @@ TRAIN = [
     (["model.scheduler_interval=sometimes"], ["model.scheduler_interval", "sometimes"]),
     (["model.grad_clip_g=-1"], ["model.grad_clip_g=-1"]),
     (["model.unroll_mode=third_order"], ["third_order", "first_order"]),
+    (["model.unroll_surrogate=value"], ["model.unroll_surrogate", "value", "game", "own", "fake_only"]),
     (["model.update_rule=sometimes"], ["sometimes", "simultaneous"]),
     (["model.update_rule=simultaneous", "model.d_steps=2"], ["simultaneous", "d_steps=2"]),
     (["model.latent_prior=cauchy"], ["cauchy", "normal, uniform"]),

@@ -239,3 +239,22 @@ def test_a_checkpoint_with_the_single_penalty_reads_as_named_penalties(tmp_path)
         forget_checkpoint()
         saved = read_checkpoint(path)["ganlab"]["config"]
         assert changes(saved, {"loss": today[name]}) == ({}, {}), name
+
+
+def test_a_second_order_checkpoint_from_before_issue_29_keeps_its_surrogate(tmp_path):
+    """A run written before issue #29 trained second order against G's loss on fakes only: its recorded config reads
+    as ``unroll_surrogate=fake_only``, so a resume with today's default (game) is a settings change, refused unless
+    allowed; first-order and k = 0 runs, where every surrogate is the same, read as today's default."""
+    from ganlab.composition.checkpoints import forget_checkpoint, read_checkpoint
+
+    cases = {(5, "second_order"): "fake_only", (5, "first_order"): "game", (0, "second_order"): "game"}
+    for (steps, mode), expected in cases.items():
+        model = {"_target_": "ganlab.modules.GANModule", "unroll_steps": steps, "unroll_mode": mode}
+        path = tmp_path / f"{steps}_{mode}.ckpt"
+        torch.save({"state_dict": {}, "ganlab": {"config": {"model": model}}}, path)
+        forget_checkpoint()
+        saved = read_checkpoint(path)["ganlab"]["config"]
+        assert saved["model"]["unroll_surrogate"] == expected, (steps, mode)
+        today = {"model": {**model, "unroll_surrogate": "game"}}
+        refused = changes(saved, today)[1]
+        assert refused == ({"model.unroll_surrogate": ["fake_only", "game"]} if expected == "fake_only" else {})

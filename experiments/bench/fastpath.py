@@ -6,7 +6,9 @@
   iteration that crosses an epoch end (mode coverage, its figure, the checkpoints); ``deterministic_fill`` (no
   target): the plain ring iteration with deterministic algorithms off, on with torch's NaN fill of new tensors, and
   on without it (ganlab's setting); ``hook_costs`` (no target): Lightning's per-step machinery piece by piece, uses
-  per iteration × µs per use against the plain iteration (``experiments/bench/hook_costs.py``);
+  per iteration × µs per use against the plain iteration (``experiments/bench/hook_costs.py``); ``surrogate_cost``
+  (no target, issue #29): the second-order k = 5 iteration with Metz et al.'s surrogate ÷ its old time (G's loss on
+  fakes only), ganlab against ganlab in alternating runs;
 - ``ring_k0``: ganlab's iteration on ``ring_unrolled`` with k = 0 (the preset's callbacks and CSV logger, as
   ``ganlab-train`` builds it) ÷ the plain loop (``experiments/bench/plain.py``) — target ≤ 1.10;
 - ``dcgan``: the same on ``mnist_dcgan`` (batch 100, MNIST) — target ≤ 1.03;
@@ -47,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Parts without a target: Lightning's manual optimization alone, ganlab's module without its callbacks and logger and
 #: the per-step machinery piece by piece (where ring_k0's gap comes from), the cost of the ring's epoch ends and of
 #: torch's NaN fill.
-PARTS = ("lightning_floor", "ganlab_bare", "ring_epoch_end", "deterministic_fill", "hook_costs")
+PARTS = ("lightning_floor", "ganlab_bare", "ring_epoch_end", "deterministic_fill", "hook_costs", "surrogate_cost")
 TARGETS = {"ring_k0": 1.10, "dcgan": 1.03, "unrolled_k5": 1.02, "second_order_k5": 1.05, "whole_run": 1.15}
 
 
@@ -190,6 +192,35 @@ def deterministic_fill(rounds: int, iterations: int = 20) -> dict:
     return {"ms_per_iteration": result, "ratio_to_off": ratios, "rounds": rounds}
 
 
+class _NoBaseline:
+    """``Interleaved`` with nothing interleaved: ganlab's iteration times alone."""
+
+    def step(self) -> None:
+        pass
+
+
+def surrogate_cost(repeats: int, iterations: int, warmup: int) -> dict:
+    """Second-order k = 5 on the ring: Metz et al.'s surrogate (``unroll_surrogate=game``: G's objective also scores
+    the real batch with D_k, one more D_k forward and its backward through the k updates) ÷ G's loss on fakes only
+    (``fake_only``: the iteration as it was before issue #29). ganlab against ganlab, built as ``ganlab-train``
+    builds them, alternating runs in one process (game first in even repeats); the median of per-pair ratios."""
+    from ganlab.composition.build import build
+
+    second_order = [*RING, "model.unroll_steps=5", "model.unroll_mode=second_order"]
+    times: dict[str, list[float]] = {"game": [], "fake_only": []}
+    for repeat in range(repeats):
+        for which in ("game", "fake_only") if repeat % 2 == 0 else ("fake_only", "game"):
+            with tempfile.TemporaryDirectory() as tmp:
+                overrides = [*second_order, f"model.unroll_surrogate={which}"]
+                cfg = compose([*overrides, f"model.max_iterations={iterations + warmup + 1}"], Path(tmp))
+                datamodule, module, trainer = build(cfg)
+                clock = Interleaved(_NoBaseline(), block=1)
+                trainer.callbacks.append(clock)
+                trainer.fit(module, datamodule=datamodule)
+            times[which].append(mean_after(clock.ganlab, warmup))
+    return summarise("surrogate_cost", times["game"], times["fake_only"], "ms per iteration")
+
+
 # ------------------------------------------------------------------------------------------------ the whole run
 def timed_process(command: list[str], cwd: Path) -> float:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "GANLAB_OUTPUT_DIR": str(cwd / "outputs")}
@@ -263,6 +294,8 @@ def main(argv=None) -> None:
         results["hook_costs"] = hook_costs()
     if "deterministic_fill" in args.only:
         results["deterministic_fill"] = deterministic_fill(rounds=3 * args.repeats)
+    if "surrogate_cost" in args.only:
+        results["surrogate_cost"] = surrogate_cost(args.repeats, args.iterations, args.warmup)
     if "whole_run" in args.only:
         results["whole_run"] = whole_run(args.whole_repeats)
     OUT.mkdir(parents=True, exist_ok=True)

@@ -43,12 +43,15 @@ def compose(overrides: list[str], run_dir: Path):
         return hydra_compose("train", overrides=[*overrides, f"paths.run_dir={run_dir}"])
 
 
-def d_loss_ns(d, real: torch.Tensor, fake: torch.Tensor, joint: bool) -> torch.Tensor:
+def logits(d, real: torch.Tensor, fake: torch.Tensor, joint: bool) -> tuple[torch.Tensor, torch.Tensor]:
     if joint:
-        logits = d(torch.cat([real, fake]))
-        real_logits, fake_logits = logits[: real.shape[0]], logits[real.shape[0] :]
-    else:
-        real_logits, fake_logits = d(real), d(fake)
+        out = d(torch.cat([real, fake]))
+        return out[: real.shape[0]], out[real.shape[0] :]
+    return d(real), d(fake)
+
+
+def d_loss_ns(d, real: torch.Tensor, fake: torch.Tensor, joint: bool) -> torch.Tensor:
+    real_logits, fake_logits = logits(d, real, fake, joint)
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
@@ -120,8 +123,11 @@ class PlainLoop:
         second_order: bool = False,
         extra_d_updates: int = 0,
         hand_written_ring: bool = False,
+        game_surrogate: bool = True,
     ):
-        """``hand_written_ring``: batches from ``ring_batches`` instead of the config's datamodule."""
+        """``hand_written_ring``: batches from ``ring_batches`` instead of the config's datamodule;
+        ``game_surrogate``: second order's G loss holds D_K's data term (``unroll_surrogate=game``), else fakes only
+        (``fake_only``, ganlab before issue #29)."""
         self.g, self.d, self.opt_g, self.opt_d, self.schedulers = build_plain(cfg)
         if hand_written_ring:
             self.datamodule, self.batches = None, ring_batches(cfg.data)
@@ -131,7 +137,7 @@ class PlainLoop:
             self.batches = iter(())
         self.joint = bool(getattr(self.d, "joint_batches", False))
         self.latent = cfg.model.latent_dim
-        self.unroll_steps, self.second_order = unroll_steps, second_order
+        self.unroll_steps, self.second_order, self.game_surrogate = unroll_steps, second_order, game_surrogate
         self.noise = torch.Generator().manual_seed(0)
         self.extra_d_updates = extra_d_updates
         if extra_d_updates:
@@ -167,8 +173,13 @@ class PlainLoop:
         if self.unroll_steps:
             unroll_fake = fake if self.second_order else fake.detach()
             d_fn = adam_lookahead(d, self.opt_d, real, unroll_fake, self.unroll_steps, self.second_order, self.joint)
+        if self.unroll_steps and self.second_order and self.game_surrogate:  # Metz et al.'s f_K: − D_K's data term
+            real_logits, fake_logits = logits(d_fn, real, fake, self.joint)
+            g_loss = F.softplus(-fake_logits).mean() - F.softplus(-real_logits).mean()
+        else:
+            g_loss = F.softplus(-d_fn(fake)).mean()
         opt_g.zero_grad(set_to_none=True)
-        backward(F.softplus(-d_fn(fake)).mean())
+        backward(g_loss)
         opt_g.step()
         d.requires_grad_(True)
         for scheduler in self.schedulers:

@@ -47,14 +47,23 @@ PENALTY_NAMES = {"ganlab.penalties.GradientPenalty": "gp", "ganlab.penalties.Dra
 NEW_NET_OPTIONS = {"spectral_norm": False}
 
 
+def _surrogate_before_issue_29(model: dict) -> str:
+    """G's objective at a second-order look-ahead held no data term before issue #29 (``fake_only``); without
+    second-order unrolling every surrogate is the same, so such a run takes today's default."""
+    second_order = model.get("unroll_steps") and model.get("unroll_mode") == "second_order"
+    return "fake_only" if second_order else "game"
+
+
 def upgrade_config(node):
     """``node`` (a run config as plain containers) in today's terms, in place: every moved ``_target_`` renamed,
-    a loss bundle's single ``penalty`` turned into ``penalties``, network options added since set to their
-    old behaviour."""
+    a loss bundle's single ``penalty`` turned into ``penalties``, network options and engine settings added since set
+    to their old behaviour."""
     if isinstance(node, dict):
         if str(node.get("_target_", "")).startswith("ganlab.nets.") and "init_gain" in node:
             for option, value in NEW_NET_OPTIONS.items():
                 node.setdefault(option, value)
+        if node.get("_target_") == "ganlab.modules.GANModule" and "unroll_surrogate" not in node:
+            node["unroll_surrogate"] = _surrogate_before_issue_29(node)
         if node.get("_target_") == "ganlab.losses.GANLoss" and "penalty" in node:
             penalty = node.pop("penalty")
             node["penalties"] = {}

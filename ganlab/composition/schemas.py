@@ -14,7 +14,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import II, MISSING
 
-from ganlab.common.options import UnrollMode, Update
+from ganlab.common.options import UnrollMode, UnrollSurrogate, Update
 from ganlab.common.validators import (
     MAX_STEPS_PER_ITERATION,
     STEPS,
@@ -111,6 +111,8 @@ class GANModelSchema(AdversarialModelSchema):
     #: k, look-ahead steps of D in each G step (the report's -k)
     unroll_steps: int = setting(0, int_in(0, MAX_STEPS_PER_ITERATION), f"an integer in [0, {MAX_STEPS_PER_ITERATION}]")
     unroll_mode: UnrollMode = UnrollMode.first_order
+    #: G's objective at a second-order look-ahead: game (Metz et al.'s f_K), own (the loss's paper), fake_only
+    unroll_surrogate: UnrollSurrogate = UnrollSurrogate.game
     #: one-sided label smoothing: 0.9
     real_label: float = setting(1.0, number_in(0.0, 1.0, low_open=True), "a number in (0, 1]")
     grad_clip_g: float | None = setting(None, *_CLIP)

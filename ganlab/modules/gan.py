@@ -5,7 +5,9 @@ Per batch (the lecture's pseudocode, Goodfellow et al. Alg. 1, with the course r
     for d_steps:  D ← D - ∇_D [loss_D(D(x), D(G(z))) + penalties];  constrain D   (D sees augmented samples
                   when the loss bundle has an augmentation; ganlab.losses.GANLoss)
     for g_steps:  D_k ← k look-ahead updates of a functional copy of D   (k = 0: D_k = D)
-                  G ← G - ∇_G loss_G(D_k(G(z)))
+                  G ← G - ∇_G loss_G(D_k(G(z)))                          (first order: D_k a constant)
+                  G ← G - ∇_G [loss_G(D_k(G(z))) - loss_D^data(D_k(x))]  (second order: Metz et al.'s surrogate,
+                                                                          ``unroll_surrogate``; UnrollSurrogate)
 
 ``update_rule=simultaneous`` (one D and one G step) takes both gradients at the same point from one draw of z,
 then both steps: the update of PacGAN's and ALI's reference code (``ali/algorithms.py``: one graph, each
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ganlab.common.options import UnrollMode, Update  # noqa: F401  (re-exported)
+from ganlab.common.options import UnrollMode, UnrollSurrogate, Update  # noqa: F401  (re-exported)
 from ganlab.losses import DiscriminatorFn, GANLoss
 from ganlab.modules.adversarial import AdversarialModule
 from ganlab.modules.base import OptimizerFactory, grad_norm
@@ -39,6 +41,7 @@ class GANModule(AdversarialModule):
         g_steps: int = 1,
         unroll_steps: int = 0,
         unroll_mode: str | UnrollMode = UnrollMode.first_order,
+        unroll_surrogate: str | UnrollSurrogate = UnrollSurrogate.game,
         real_label: float = 1.0,
         grad_clip_g: float | None = None,
         grad_clip_d: float | None = None,
@@ -52,6 +55,7 @@ class GANModule(AdversarialModule):
         self.loss.joint = bool(getattr(discriminator, "joint_batches", False))  # one D call on cat([real, fake])
         self.d_steps, self.g_steps = d_steps, g_steps
         self.unroll_steps, self.unroll_mode = unroll_steps, UnrollMode(unroll_mode)
+        self.unroll_surrogate = UnrollSurrogate(unroll_surrogate)
         self.real_label = real_label
         self.grad_clip_g, self.grad_clip_d = grad_clip_g, grad_clip_d
         self.update_rule = Update(update_rule)
@@ -120,10 +124,15 @@ class GANModule(AdversarialModule):
             metrics["train/g_loss"] = g_loss
 
     def _generator_gradient(self, real: Tensor, labels: Tensor | None, opt, fake: Tensor) -> Tensor:
-        """G's gradient of its loss against D (or D's look-ahead) in ``.grad``; returns the detached loss."""
+        """G's gradient of its loss against D (or D's look-ahead) in ``.grad``; returns the detached loss. Against a
+        second-order look-ahead, which depends on G, the loss is Metz et al.'s surrogate (``GANLoss.surrogate``)."""
         self.toggle_optimizer(opt)  # D's parameters stop requiring grad: no wasted D gradients
-        d_fn = self._lookahead_discriminator(real, fake, labels) if self.unroll_steps > 0 else self.discriminator
-        g_loss, _ = self.loss.generator(self.conditioned(d_fn, labels), fake)
+        if self.unroll_steps > 0 and self.unroll_mode is UnrollMode.second_order:
+            d_k = self.conditioned(self._lookahead_discriminator(real, fake, labels), labels)
+            g_loss = self.loss.surrogate(d_k, real, fake, self.real_label, self.unroll_surrogate.value)
+        else:
+            d_fn = self._lookahead_discriminator(real, fake, labels) if self.unroll_steps > 0 else self.discriminator
+            g_loss, _ = self.loss.generator(self.conditioned(d_fn, labels), fake)
         opt.zero_grad(set_to_none=True)
         self.manual_backward(g_loss)
         self.untoggle_optimizer(opt)
