@@ -186,7 +186,7 @@ def test_preflight_accepts_report_flags():
 DCGAN_INIT = {"mnist_dcgan", "cifar10_dcgan", "celeba_dcgan", "digits_dcgan", "ring_pacgan", "grid_pacgan",
               "stacked_mnist_metz"}  # fmt: skip
 #: Presets on Metz et al.'s reference notebook's nets (VEEGAN Table 1): orthogonal weights, gain 1.4.
-ORTHOGONAL_INIT = {"ring_veegan"}
+ORTHOGONAL_INIT = {"ring_veegan", "grid_veegan"}
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)

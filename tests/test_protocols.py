@@ -208,6 +208,34 @@ def test_pacgan_presets_follow_the_reference_config(hydra_conf, preset, std, mod
         assert cfg.data.mixture_kwargs.radius == 1.0
 
 
+@pytest.mark.parametrize(("preset", "std", "modes"), [("ring_veegan", 0.01, 8), ("grid_veegan", 0.05, 25)])
+def test_veegan_presets_follow_metz_et_al_reference_notebook(hydra_conf, preset, std, modes):
+    """VEEGAN Table 1's GAN / Unrolled-GAN rows: poolio/unrolled_gan's "Unrolled GAN demo.ipynb" settings."""
+    from ganlab.data import Toy2DDataModule
+
+    cfg = compose("train", overrides=[f"experiment={preset}"])
+    assert cfg.data.batch_size == 512 and cfg.data.mixture_kwargs.std == std
+    mixture = Toy2DDataModule(mixture=cfg.data.mixture, mixture_kwargs=cfg.data.mixture_kwargs).mixture
+    assert mixture.n_modes == modes and len(torch.unique(mixture.centers, dim=0)) == modes  # distinct modes
+    if preset == "ring_veegan":
+        torch.testing.assert_close(mixture.centers.norm(dim=1), torch.ones(8))
+    else:
+        assert sorted(set(mixture.centers[:, 0].tolist())) == [-4.0, -2.0, 0.0, 2.0, 4.0]
+    assert cfg.model.latent_dim == 256 and cfg.model.max_iterations == 25_000
+    for net in (cfg.model.generator, cfg.model.discriminator):
+        assert list(net.hidden) == [128, 128] and net.activation == "tanh"
+        assert net.init == "orthogonal" and net.init_gain == 1.4
+    assert cfg.model.update_rule == "simultaneous" and cfg.model.d_steps == cfg.model.g_steps == 1
+    assert cfg.model.unroll_steps == 5 and cfg.model.unroll_mode == "second_order"
+    assert cfg.model.unroll_surrogate == "game" and cfg.loss.name == "minimax" and not cfg.loss.penalties
+    assert cfg.model.real_label == 1.0
+    assert (cfg.optim.generator.lr, cfg.optim.discriminator.lr) == (1e-3, 1e-4)
+    for opt in (cfg.optim.generator, cfg.optim.discriminator):
+        assert opt._target_ == "torch.optim.Adam" and list(opt.betas) == [0.5, 0.999] and opt.eps == 1e-8
+    assert cfg.optim.scheduler_g is None and cfg.optim.scheduler_d is None
+    assert cfg.callbacks.mode_coverage.n_samples == 2500 and cfg.callbacks.mode_coverage.n_std == 3.0
+
+
 def test_stacked_mnist_metz_preset_follows_the_reference_config(hydra_conf):
     cfg = compose("train", overrides=["experiment=stacked_mnist_metz"])
     assert cfg.model.latent_dim == 256 and cfg.data.batch_size == 128 and cfg.model.max_iterations == 500_000

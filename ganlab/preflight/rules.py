@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganlab.common.errors import ConfigError
 from ganlab.common.options import AUGMENT_POLICIES
-from ganlab.common.validators import SEED, Rule, int_in, is_int, is_number, number_in, one_of, pair_in_unit
+from ganlab.common.validators import SEED, Rule, int_in, is_int, is_number, number_in, one_of, optional, pair_in_unit
 from ganlab.composition.schemas import LOSS_SCHEMAS, MODEL_SCHEMAS, schema_rules
 
 #: ``+trainer.profiler=…``: Lightning's profilers by name (without one, ``composition/profiler.NullProfiler``).
@@ -57,7 +57,7 @@ RULES: Sequence[Rule] = (
     Rule("loss.augment.speed_images", lambda v: is_number(v) and v > 0, "a number > 0 (images for p to cross [0, 1])"),
     Rule("data.batch_size", int_in(1), "an integer >= 1"),
     Rule("data.iterations_per_epoch", int_in(1), "an integer >= 1"),
-    Rule("data.pool_size", int_in(1), "an integer >= 1"),
+    Rule("data.pool_size", optional(int_in(1)), "an integer >= 1, or null (a fresh draw for every batch)"),
     Rule("data.num_workers", int_in(0), "an integer >= 0"),
     Rule("data.train_fraction", number_in(0.0, 1.0, low_open=True), "a number in (0, 1]"),
     Rule("optim.*.lr", lambda v: is_number(v) and v > 0, "a number > 0"),
