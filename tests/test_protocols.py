@@ -215,6 +215,7 @@ def test_veegan_presets_follow_metz_et_al_reference_notebook(hydra_conf, preset,
 
     cfg = compose("train", overrides=[f"experiment={preset}"])
     assert cfg.data.batch_size == 512 and cfg.data.mixture_kwargs.std == std
+    assert cfg.data.pool_size is None  # the notebook samples the mixture at every step
     mixture = Toy2DDataModule(mixture=cfg.data.mixture, mixture_kwargs=cfg.data.mixture_kwargs).mixture
     assert mixture.n_modes == modes and len(torch.unique(mixture.centers, dim=0)) == modes  # distinct modes
     if preset == "ring_veegan":

@@ -131,7 +131,8 @@ def summarise(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def plot_curves(rows: list[dict], path: Path) -> None:
+def plot_curves(rows: list[dict], path: Path, configs=CONFIGS) -> None:
+    """Modes and % HQ against iterations, mean ± s.e. over seeds: one row of panels per preset, a line per config."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -140,7 +141,7 @@ def plot_curves(rows: list[dict], path: Path) -> None:
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(presets), 2, squeeze=False)
     for (ax_modes, ax_hq), preset in zip(axes, presets, strict=True):
-        for config in CONFIGS:
+        for config in configs:
             sel = [r for r in rows if r["preset"] == preset and r["config"] == config]
             if not sel:
                 continue
