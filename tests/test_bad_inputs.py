@@ -110,6 +110,8 @@ TRAIN = [
     (["loss=bogus"], ["loss=bogus", "hinge"]),
     (["model=bogus"], ["model=bogus", "accepted"]),
     (["experiment=bogus"], ["experiment=bogus", "ring_gan"]),
+    (["--config-dir", "no/such/folder", "experiment=ring_gan"], ["--config-dir no/such/folder", "a folder"]),
+    (["data.pool_size=-1"], ["data.pool_size=-1", "null"]),
     (["loss=began"], ["began"]),
     (["callbacks.mode_coverage.n_samples=1"], ["callbacks.mode_coverage.n_samples=1", ">= 2"]),
     (["callbacks.last_checkpoint.every_n_minutes=-1"], ["every_n_minutes=-1", "> 0"]),

@@ -5,8 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+
+def _conf_dir() -> Path:
+    """The Hydra config tree: ``ganlab/conf`` inside an installed wheel (setup.py copies it there at build time),
+    else ``conf/`` at the top of the repository the package was imported from (a clone, an editable install)."""
+    package = Path(__file__).resolve().parents[1]
+    packaged = package / "conf"
+    return packaged if packaged.is_dir() else package.parent / "conf"
+
+
 #: The Hydra config tree and the primary config of ``ganlab-train``.
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+CONF_DIR = _conf_dir()
 PRIMARY = "train"
 
 

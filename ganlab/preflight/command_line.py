@@ -11,6 +11,7 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -90,6 +91,21 @@ class ParsedArgs:
     config_name: str = PRIMARY
     passthrough: bool = False
     multirun: bool = False
+    config_dir: str | None = None  # --config-dir: a user's config folder beside ganlab's
+
+    def search_path(self) -> list[str]:
+        """The overrides that give the preflight's compose the config folders Hydra will search: ``--config-dir``
+        as a ``hydra.searchpath`` entry, added to one the command line sets (both are Hydra's ways)."""
+        given = next((o for o in self.overrides if o.startswith("hydra.searchpath=")), None)
+        if self.config_dir is None:
+            return [given] if given else []
+        folder = Path(self.config_dir).expanduser().resolve()
+        if not folder.is_dir():
+            raise ConfigError(f"--config-dir {self.config_dir} is not a folder; accepted: a folder of config groups")
+        entries = [f"file://{folder}"]
+        if given:
+            entries = [*OverridesParser.create().parse_override(given).value(), *entries]
+        return ["hydra.searchpath=[" + ",".join(entries) + "]"]
 
 
 def split_argv(argv: Sequence[str]) -> ParsedArgs:
@@ -104,22 +120,25 @@ def split_argv(argv: Sequence[str]) -> ParsedArgs:
             value = arg.split("=", 1)[1] if "=" in arg else next(it, "")
             if flag in ("--config-name", "-cn"):
                 parsed.config_name = value
+            elif flag in ("--config-dir", "-cd"):
+                parsed.config_dir = value
         elif not arg.startswith("-"):
             parsed.overrides.append(arg)
     return parsed
 
 
-def _group_options(loader, group: str) -> list[str]:
-    return sorted(loader.get_group_options(group))
+def _group_options(loader, group: str, search_path: list[str] | None = None) -> list[str]:
+    return sorted(loader.get_group_options(group, config_name=PRIMARY, overrides=search_path or []))
 
 
-def check_group_choices(overrides, loader) -> None:
+def check_group_choices(overrides, loader, search_path: list[str] | None = None) -> None:
+    """Every group choice names an option of ganlab's config tree or of a user's folder on the search path."""
     for ov in overrides:
         group = ov.key_or_group
         if group.startswith("hydra/") or ov.is_delete() or not loader.repository.group_exists(group):
             continue
         values = list(ov.sweep_string_iterator()) if ov.is_sweep_override() else [ov.value()]
-        options = _group_options(loader, group)
+        options = _group_options(loader, group, search_path)
         for value in values:
             if isinstance(value, str) and value not in options:
                 raise ConfigError(f"{group}={value} is not a known {group}; accepted: {', '.join(options)}")
@@ -214,11 +233,13 @@ def preflight(argv: Sequence[str]) -> list[str]:
         overrides = OverridesParser.create().parse_overrides(args.overrides)
     except Exception as exc:  # hydra's grammar errors
         raise ConfigError(one_line(exc)) from None
+    search_path = args.search_path()
     GlobalHydra.instance().clear()
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        check_group_choices(overrides, GlobalHydra.instance().config_loader())
+        check_group_choices(overrides, GlobalHydra.instance().config_loader(), search_path)
         combos = sweep_combinations(overrides) if args.multirun else [args.overrides]
         for combo in combos:
+            combo = [o for o in combo if not o.startswith("hydra.searchpath=")] + search_path
             try:
                 job = Job.of(compose(args.config_name, overrides=combo, return_hydra_config=True), args.multirun)
             except Exception as exc:
