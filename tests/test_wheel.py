@@ -108,8 +108,8 @@ def test_the_wheel_carries_the_configs_and_imports_from_its_environment(installe
 
 
 def test_every_entry_point_runs_outside_the_clone(installed, tmp_path):
-    train = _run(installed, ["ganlab-train", "experiment=ring_gan", "model.max_iterations=20",
-                             "data.iterations_per_epoch=10", "trainer.enable_progress_bar=false"], tmp_path)  # fmt: skip
+    tiny = ["model.max_iterations=20", "data.iterations_per_epoch=10", "trainer.enable_progress_bar=false"]
+    train = _run(installed, ["ganlab-train", "experiment=ring_gan", *tiny], tmp_path)
     assert train.returncode == 0, train.stderr[-2000:]
     assert "[ganlab] ring_gan: iteration 20" in train.stdout
     assert list((tmp_path / "outputs").rglob("metrics.json"))
