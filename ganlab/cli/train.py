@@ -12,7 +12,7 @@ import hydra
 from omegaconf import DictConfig
 
 from ganlab.cli.shared import exit_code, one_line_errors
-from ganlab.common.errors import CONF_DIR, PRIMARY
+from ganlab.common.errors import CONF_DIR, PRIMARY, NothingToTrain
 from ganlab.common.path_args import quote_paths
 from ganlab.common.runtime import say, set_run_log
 from ganlab.composition.build import build, experiment_dir
@@ -139,8 +139,12 @@ def main() -> None:
     from ganlab.common.runtime import silence_unactionable_warnings
 
     silence_unactionable_warnings()
-    with one_line_errors(PROG):
-        argv = preflight(quote_paths(sys.argv[1:]))  # a multirun job's checkpoint path holds "=" and ","
+    try:
+        with one_line_errors(PROG):
+            argv = preflight(quote_paths(sys.argv[1:]))  # a multirun job's checkpoint path holds "=" and ","
+    except NothingToTrain as done:  # a finished run resumed as it is: not an error, and nothing is written
+        print(done, flush=True)
+        return
     sys.argv = [sys.argv[0], *argv]
     FAILED_JOBS.clear()  # this call's sweep only (main may run more than once in a process: notebooks, tests)
     _hydra_main()

@@ -36,5 +36,9 @@ def one_line(exc: BaseException) -> str:
     return "; ".join(dict.fromkeys(parts))
 
 
+class NothingToTrain(Exception):
+    """A single run would resume a checkpoint already at its configured length: one line, exit 0, nothing written."""
+
+
 class Diverged(RuntimeError):
     """Training produced a non-finite loss, gradient or weight (``callbacks/divergence.py``); one line for the user."""

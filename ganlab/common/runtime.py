@@ -79,8 +79,9 @@ UNACTIONABLE_WARNINGS = (
 )
 
 
-#: Lightning's info lines that only advertise or state its defaults.
-UNACTIONABLE_LOG_LINES = ("💡 Tip", "`weights_only` was not set")
+#: Lightning's info lines that only advertise or state its defaults, and its end-of-fit line in epochs (ganlab counts
+#: iterations: its own last line gives the iteration reached).
+UNACTIONABLE_LOG_LINES = ("💡 Tip", "`weights_only` was not set", "`Trainer.fit` stopped: `max_epochs=")
 
 
 class _DropLines:

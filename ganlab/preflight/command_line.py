@@ -21,6 +21,7 @@ import ganlab.composition.resolvers  # noqa: F401  (registers run_stamp, path_sa
 import ganlab.composition.schemas  # noqa: F401  (registers the structured-config schemas)
 from ganlab.common.errors import CONF_DIR, PRIMARY, ConfigError, one_line
 from ganlab.preflight.checks import validate
+from ganlab.preflight.resume_rules import check_something_left
 from ganlab.preflight.run_dir import claim_run_dir
 
 MAX_SWEEP_CHECKS = 256
@@ -250,6 +251,7 @@ def preflight(argv: Sequence[str]) -> list[str]:
             if args.multirun:
                 check_ddp_multirun(job.cfg, True, *job.launcher)
         if not args.multirun and args.config_name == PRIMARY:
+            check_something_left(job.cfg, job.run_dir)
             claim_run_dir(job.cfg, job.run_dir)
     GlobalHydra.instance().clear()
     return argv

@@ -136,7 +136,33 @@ def resume_path(cfg: DictConfig) -> str | None:
     from ganlab.composition.build import experiment_dir
     from ganlab.composition.checkpoints import resolve_resume
 
-    return resolve_resume(cfg.ckpt_path, experiment_dir(cfg))
+    path = resolve_resume(cfg.ckpt_path, experiment_dir(cfg))
+    if str(cfg.ckpt_path) == "last":
+        from ganlab.common.runtime import say
+
+        say(f"[ganlab] ckpt_path=last: {path}")  # which run "last" is, before anything else
+    return path
+
+
+def check_something_left(cfg: DictConfig, run_dir) -> None:
+    """A single run that would resume (``ckpt_path``, or its folder's own ``last.ckpt``) a checkpoint already at
+    ``model.max_iterations`` raises NothingToTrain: one line, and nothing is written."""
+    from ganlab.common.errors import NothingToTrain
+    from ganlab.composition.build import experiment_dir
+    from ganlab.composition.checkpoints import read_checkpoint, resolve_resume
+
+    limit = OmegaConf.select(cfg, "model.max_iterations", default=None)
+    if limit is None:
+        return
+    path = resolve_resume(cfg.get("ckpt_path"), experiment_dir(cfg), Path(str(run_dir)), cfg.get("auto_resume", True))
+    if path is None:
+        return
+    done = (read_checkpoint(path).get("ganlab") or {}).get("iteration")
+    if done is not None and done >= limit:
+        raise NothingToTrain(
+            f"[ganlab] nothing to train: {path} is at iteration {done} and model.max_iterations={limit}; "
+            "raise model.max_iterations to train on"
+        )
 
 
 def check_resume(cfg: DictConfig, path: str | None) -> None:
