@@ -143,6 +143,9 @@ CORE = 1
 
 
 def layer(module: str) -> int:
+    """The package root is the public API's façade (``ganlab.load``): the top layer, which no module imports."""
+    if module == "ganlab":
+        return max(LAYERS.values())
     return next((rank for prefix, rank in LAYERS.items() if module == prefix or module.startswith(prefix + ".")), CORE)
 
 

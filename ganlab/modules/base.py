@@ -44,6 +44,15 @@ class GenerativeModule(pl.LightningModule):
     """Subclasses set ``self.generator`` (or a ``generator`` property), list their optimizers in
     ``optimizer_specs`` and write ``training_step``, ending each iteration with ``end_iteration``."""
 
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path, *args, **kwargs):
+        """Lightning's loader cannot rebuild ganlab's networks, loss and optimizer factories (they are config nodes,
+        not hyper-parameters): one line naming the loader that can."""
+        raise TypeError(
+            f"{cls.__name__}.load_from_checkpoint cannot rebuild a ganlab module; use ganlab.load({checkpoint_path!r}),"
+            " which rebuilds it from the run configuration the checkpoint records"
+        )
+
     def __setattr__(self, name: str, value) -> None:
         if name in PLAIN_ATTRIBUTES:
             object.__setattr__(self, name, value)
