@@ -47,5 +47,7 @@ def test_load_refuses_a_missing_file_in_one_line(tmp_path):
 
 def test_import_ganlab_is_light():
     code = "import sys, ganlab; print(ganlab.CONF_DIR.is_dir(), 'torch' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.split() == ["True",
-                                                                                                          "False"]
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.split() == [
+        "True",
+        "False",
+    ]
