@@ -138,6 +138,11 @@ def _hydra_main(cfg: DictConfig) -> None:
 def main() -> None:
     from ganlab.common.runtime import silence_unactionable_warnings
 
+    if any(arg in ("--help", "-h") for arg in sys.argv[1:]):
+        from ganlab.cli.train_help import usage
+
+        print(usage(), end="")
+        return
     silence_unactionable_warnings()
     try:
         with one_line_errors(PROG):

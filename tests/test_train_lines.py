@@ -1,4 +1,4 @@
-"""What ganlab-train says around a resume (issue #31): ``ckpt_path=last`` names the checkpoint it chose before
+"""What ganlab-train says (issue #31): its own --help; around a resume: ``ckpt_path=last`` names the checkpoint it chose before
 anything else; a run with nothing left to train says so in one line, exits 0 and writes nothing; the end of a run
 speaks in iterations (Lightning's "`max_epochs=…` reached" is not shown)."""
 
@@ -50,3 +50,17 @@ def test_ckpt_path_last_names_the_checkpoint_it_chose_first(finished):
     first = result.stdout.splitlines()[0]
     assert first == f"[ganlab] ckpt_path=last: {_run_dir(finished) / 'checkpoints' / 'last.ckpt'}"
     assert "iteration 6" in result.stdout.splitlines()[-1]
+
+
+def test_train_help_is_ganlabs_own_and_lists_every_preset(tmp_path):
+    from ganlab.common.errors import CONF_DIR
+
+    result = run_in_process("ganlab-train", ["--help"], tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("usage: ganlab-train")
+    text = result.stdout
+    for needle in ("-k model.unroll_steps", "-ds model.d_steps", "-m seed=", "ckpt_path=last", "GANLAB_OUTPUT_DIR",
+                   "ganlab-eval", "ganlab-latent", "ganlab.load", "--hydra-help", "--config-dir"):  # fmt: skip
+        assert needle in text, needle
+    for preset in (CONF_DIR / "experiment").glob("*.yaml"):
+        assert preset.stem in text, preset.stem
+    assert "powered by Hydra" not in text and not (tmp_path / "outputs").exists()
