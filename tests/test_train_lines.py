@@ -1,6 +1,6 @@
-"""What ganlab-train says (issue #31): its own --help; around a resume: ``ckpt_path=last`` names the checkpoint it chose before
-anything else; a run with nothing left to train says so in one line, exits 0 and writes nothing; the end of a run
-speaks in iterations (Lightning's "`max_epochs=…` reached" is not shown)."""
+"""What ganlab-train says (issue #31): its own ``--help``; ``ckpt_path=last`` names the checkpoint it chose
+before anything else; a run with nothing left to train says so in one line, exits 0 and writes nothing; the end of a
+run speaks in iterations (Lightning's "`max_epochs=…` reached" is not shown)."""
 
 import hashlib
 from pathlib import Path
