@@ -30,6 +30,7 @@ MAINS = {
     "ganlab-train": "ganlab.cli.train:main",
     "ganlab-eval": "ganlab.cli.evaluate:main",
     "ganlab-latent": "ganlab.cli.latent:main",
+    "ganlab-sample": "ganlab.cli.sample:main",
 }
 
 

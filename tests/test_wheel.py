@@ -113,7 +113,7 @@ def test_every_entry_point_runs_outside_the_clone(installed, tmp_path):
     assert train.returncode == 0, train.stderr[-2000:]
     assert "[ganlab] ring_gan: iteration 20" in train.stdout
     assert list((tmp_path / "outputs").rglob("metrics.json"))
-    for command in ("ganlab-train", "ganlab-eval", "ganlab-latent"):
+    for command in ("ganlab-train", "ganlab-eval", "ganlab-latent", "ganlab-sample"):
         result = _run(installed, [command, "--help"], tmp_path)
         assert result.returncode == 0 and result.stdout.startswith(f"usage: {command}"), result.stderr[-2000:]
 

@@ -33,8 +33,9 @@ Environment: GANLAB_OUTPUT_DIR (run folders, default outputs), GANLAB_MULTIRUN_D
 GANLAB_DATA_DIR (datasets, default data), GANLAB_CLASSIFIER_DIR (domain classifiers, default classifiers),
 GANLAB_METRIC_CACHE (cached real statistics).
 
-Other commands: ganlab-eval (score a checkpoint), ganlab-latent (inversion, inpainting, interpolation, arithmetic,
-truncation); each answers --help. From Python: ganlab.load(path). Hydra's own help: ganlab-train --hydra-help.
+Other commands: ganlab-eval (score a checkpoint), ganlab-sample (N samples of a checkpoint as PNGs / .npz for
+external evaluators), ganlab-latent (inversion, inpainting, interpolation, arithmetic, truncation); each answers
+--help. From Python: ganlab.load(path). Hydra's own help: ganlab-train --hydra-help.
 """
 
 
