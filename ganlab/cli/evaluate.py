@@ -59,8 +59,15 @@ EVAL_RULES = (
 )
 
 
+def _extractor_installed(cfg: DictConfig) -> None:
+    if cfg.extractor == "inception":
+        from ganlab.preflight.extras import require
+
+        require("inception", "extractor=inception", "extractor=classifier")
+
+
 def compose_eval(argv: list[str]) -> DictConfig:
-    cfg = compose_entry(EVAL_CONFIG, argv, EVAL_RULES)
+    cfg = compose_entry(EVAL_CONFIG, argv, EVAL_RULES, check=_extractor_installed)
     n_real = cfg.n_real if cfg.n_real is not None else cfg.n_samples
     if "kid" in cfg.metrics and cfg.kid_subset_size > min(cfg.n_samples, n_real):
         raise ConfigError(

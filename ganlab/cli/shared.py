@@ -48,8 +48,11 @@ def usage(prog: str, doc: str, config_name: str) -> str:
     return f"usage: {prog} key=value ...\n\n{doc.strip()}\n\nSettings (conf/{config_name}.yaml):\n\n{settings}"
 
 
-def compose_entry(config_name: str, argv: list[str], rules: Sequence[Rule] = ()) -> DictConfig:
-    """The config of a checkpoint-reading entry with ``argv`` applied and ``rules`` checked; one-line errors."""
+def compose_entry(
+    config_name: str, argv: list[str], rules: Sequence[Rule] = (), check: Callable[[DictConfig], None] | None = None
+) -> DictConfig:
+    """The config of a checkpoint-reading entry with ``argv`` applied, ``rules`` and ``check`` passed (before the
+    checkpoint is read); one-line errors."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
@@ -64,6 +67,8 @@ def compose_entry(config_name: str, argv: list[str], rules: Sequence[Rule] = ())
     if OmegaConf.is_missing(cfg, "ckpt"):
         raise ConfigError("ckpt is missing; accepted: ckpt=<path of a .ckpt file written by ganlab-train>")
     check_rules(cfg, rules)
+    if check is not None:
+        check(cfg)
     from ganlab.composition.checkpoints import read_checkpoint
 
     read_checkpoint(cfg.ckpt, "ckpt")  # a missing or unreadable file is refused before Lightning is imported

@@ -21,6 +21,7 @@ import ganlab.composition.resolvers  # noqa: F401  (registers run_stamp, path_sa
 import ganlab.composition.schemas  # noqa: F401  (registers the structured-config schemas)
 from ganlab.common.errors import CONF_DIR, PRIMARY, ConfigError, one_line
 from ganlab.preflight.checks import validate
+from ganlab.preflight.extras import check_extras
 from ganlab.preflight.resume_rules import check_something_left
 from ganlab.preflight.run_dir import claim_run_dir
 
@@ -247,6 +248,7 @@ def preflight(argv: Sequence[str]) -> list[str]:
                 message = _unknown_key_message(args.config_name, combo, exc) or _option_without_place_message(exc)
                 raise ConfigError(message or one_line(exc)) from None
             validate(job.cfg)
+            check_extras(job.cfg, job.launcher[0])
             check_networks_fit_data(job.cfg)
             if args.multirun:
                 check_ddp_multirun(job.cfg, True, *job.launcher)
