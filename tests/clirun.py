@@ -31,6 +31,7 @@ MAINS = {
     "ganlab-eval": "ganlab.cli.evaluate:main",
     "ganlab-latent": "ganlab.cli.latent:main",
     "ganlab-sample": "ganlab.cli.sample:main",
+    "ganlab-report": "ganlab.cli.report:main",
 }
 
 

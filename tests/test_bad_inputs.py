@@ -1,13 +1,10 @@
 """Every entry point answers a bad value with one line naming it and what is accepted, exit code 2, no traceback,
 and nothing written: a table of bad inputs across ``ganlab-train``, ``ganlab-eval``, ``ganlab-latent`` and
-``experiments/report.py`` (types, ranges, combinations, files). The entry points' ``main`` runs in this process
+``ganlab-report`` (types, ranges, combinations, files). The entry points' ``main`` runs in this process
 (``clirun.run_in_process``): the same argv, environment and working directory as the console scripts."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +12,6 @@ import pytest
 import torch
 from clirun import run_in_process
 from PIL import Image
-
-import experiments.report as report
 
 TRAIN_BASE = ["experiment=ring_gan", "logger=none", "trainer.enable_progress_bar=false"]
 RING_CKPT, IMAGE_CKPT = "{ring}", "{image}"
@@ -214,7 +209,7 @@ CASES = (
     + [("ganlab-eval", argv, words) for argv, words in EVAL_FILES]
     + [("ganlab-latent", [f"ckpt={IMAGE_CKPT}", *argv], words) for argv, words in LATENT]
     + [("ganlab-latent", argv, words) for argv, words in LATENT_FILES]
-    + [("report.py", argv, words) for argv, words in REPORT]
+    + [("ganlab-report", argv, words) for argv, words in REPORT]
 )
 
 
@@ -258,18 +253,6 @@ def world(tmp_path_factory):
     }
 
 
-def run_report(argv: list[str], cwd: Path):
-    out, err, code = io.StringIO(), io.StringIO(), 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.MonkeyPatch.context() as patch:
-        patch.chdir(cwd)
-        patch.setattr(sys, "argv", ["report.py", *argv])
-        try:
-            code = report.main(argv)
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
-
-
 def snapshot(root: Path) -> dict[str, int]:
     return {str(p): p.stat().st_mtime_ns for p in root.rglob("*")}
 
@@ -280,11 +263,8 @@ def test_a_bad_input_is_one_line_exit_2_and_writes_nothing(world, script, argv, 
         pytest.skip("this machine has a GPU")
     argv = [a.format(**world) for a in argv]
     before = snapshot(world["root"])
-    if script == "report.py":
-        code, _, err = run_report(argv, world["root"])
-    else:
-        result = run_in_process(script, argv, world["root"])
-        code, err = result.returncode, result.stderr
+    result = run_in_process(script, argv, world["root"])
+    code, err = result.returncode, result.stderr
     assert code == 2, err[-3000:]
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.startswith(f"{script}: error:")]
@@ -302,9 +282,10 @@ def test_help_prints_usage_and_the_settings(tmp_path, script):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_report_help():
-    code, out, _ = run_report(["--help"], Path.cwd())
-    assert code == 0 and out.startswith("usage: report.py")
+def test_report_help(tmp_path):
+    result = run_in_process("ganlab-report", ["--help"], tmp_path)
+    assert result.returncode == 0 and "ganlab-report curves SWEEP_DIR" in result.stdout
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_probe_never_tests_on_its_training_images():

@@ -1,4 +1,4 @@
-"""experiments/report.py: results table + plots of a ``ganlab-train -m`` sweep directory.
+"""ganlab-report (ganlab/report/sweep.py): results table + plots of a ``ganlab-train -m`` sweep directory.
 
 Unit tests on synthetic sweeps with the real multirun layout (nested ``callbacks/metrics=...`` job directories, a
 failed job with failed.json, an incomplete one), and one end-to-end test on a real 2-D ring multirun.
@@ -17,12 +17,10 @@ import yaml
 from clirun import run_either
 from matplotlib.image import imread
 
+from ganlab.report import sweep as report
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from experiments import report  # noqa: E402
-
-SCRIPT = ROOT / "experiments" / "report.py"
+SCRIPT = Path(sys.executable).parent / "ganlab-report"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -69,7 +67,7 @@ def image_config(loss: str, k: int) -> dict:
         "name": "mnist_dcgan",
         "loss": {"_target_": "ganlab.losses.GANLoss", "name": loss},
         "model": {"unroll_steps": k, "max_iterations": 400},
-        "paths": {"run_dir": "${hydra:runtime.output_dir}"},  # an interpolation report.py cannot resolve
+        "paths": {"run_dir": "${hydra:runtime.output_dir}"},  # an interpolation the report cannot resolve
         "seed": 0,
     }
 
@@ -420,7 +418,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written(image_sweep, tmp_path, cap
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
     assert len(lines) == 1, captured.err
-    assert lines[0].startswith("report.py: error: ") and message in lines[0], lines[0]
+    assert lines[0].startswith("ganlab-report: error: ") and message in lines[0], lines[0]
     assert "accepted" in lines[0] or "--help" in lines[0]
     assert captured.out == ""
     assert snapshot(tmp_path) == before
@@ -442,12 +440,12 @@ def test_x_from_config_when_not_an_override(image_sweep, tmp_path):
     assert not list(out.glob("*.png"))  # one value everywhere: no plots
 
 
-def test_script_cli_runs_as_file_and_module(image_sweep, tmp_path):
-    bad = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "nope")], capture_output=True, text=True)
+def test_the_console_script_runs(image_sweep, tmp_path):
+    bad = subprocess.run([str(SCRIPT), str(tmp_path / "nope")], capture_output=True, text=True)
     assert bad.returncode == 2
-    assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith("report.py: error:"), bad.stderr
+    assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith("ganlab-report: error:"), bad.stderr
     good = subprocess.run(
-        [sys.executable, "-m", "experiments.report", str(image_sweep), "--out", str(tmp_path / "r")],
+        [str(SCRIPT), str(image_sweep), "--out", str(tmp_path / "r")],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -477,7 +475,7 @@ def test_real_multirun_on_the_ring(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     (sweep,) = (tmp_path / "multirun").iterdir()
-    result = subprocess.run([sys.executable, str(SCRIPT), str(sweep)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([str(SCRIPT), str(sweep)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     out = sweep / "report"
     with open(out / "report.csv", newline="") as handle:
@@ -604,9 +602,9 @@ def test_per_seed_lists_the_jobs_and_several_sweeps_read_as_one(seed_sweep, tmp_
     assert "- sweep: `" + str(first) + "`" in (split / "report.md").read_text()
 
 
-# --------------------------------------------------------------------------- curves.py
+# --------------------------------------------------------------------------- ganlab-report curves
 def test_curves_average_the_seeds_of_a_cell_at_each_logged_iteration(tmp_path, capsys):
-    from experiments import curves
+    from ganlab.report import curves
 
     sweep = tmp_path / "sweep"
     (sweep / "multirun.yaml").parent.mkdir(parents=True)

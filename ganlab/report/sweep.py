@@ -1,16 +1,17 @@
 """Results table and plots of a ``ganlab-train -m`` sweep (a Hydra multirun directory).
 
-    python -m experiments.report SWEEP_DIR [SWEEP_DIR ...] [--out DIR] [--x KEY] [--hue KEY] [--metrics m1,m2,...]
-                                 [--sort METRIC] [--per-seed]
+    ganlab-report SWEEP_DIR [SWEEP_DIR ...] [--out DIR] [--x KEY] [--hue KEY] [--metrics m1,m2,...]
+                  [--sort METRIC] [--per-seed]
 
 e.g. after ``ganlab-train -m experiment=mnist_dcgan loss=minimax,lsgan model.unroll_steps=0,2,5``:
-``python -m experiments.report multirun/2026-11-23_12-17-32``. Every directory with ``.hydra/overrides.yaml``
+``ganlab-report multirun/2026-11-23_12-17-32``. Every directory with ``.hydra/overrides.yaml``
 below SWEEP_DIR is a job (group overrides put ``/`` in job directory names, so the search is recursive). Writes to
 ``--out`` (default ``SWEEP_DIR/report``): ``report.md`` (Markdown table, also printed), ``report.csv`` (raw values,
 all metrics) and one ``<metric>_vs_k.png`` per shown metric: metric vs ``--x`` (default ``model.unroll_steps``,
 "k"), one line per ``--hue`` value (default ``loss``, the loss name). Rows are ranked by ``--sort`` (default
 classifier_fid, else fid, else modes then hq); failed jobs (``failed.json``) and incomplete ones (no
-``metrics.json``) come last with their error. Bad input: one ``report.py: error: ...`` line, exit 2, nothing written.
+``metrics.json``) come last with their error. Bad input: one ``ganlab-report: error: ...`` line, exit 2, nothing
+written.
 
 **Seeds.** Jobs that differ only by ``seed`` are one *cell* of the comparison. When a cell has repeats, the report
 leads with the cells: each metric as mean ± sd over the seeds with its 95 % t-interval, the number of seeds, and a
@@ -39,7 +40,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
 
-PROG = "report.py"
+PROG = "ganlab-report"
 LABELS = {"model.unroll_steps": "k"}  # readable column / axis names
 #: nested results in metrics.json (the metric callbacks' sections), then the flat val/* keys
 METRIC_SOURCES = ("image_metrics", "mode_coverage", "intra_fid", "reconstruction")

@@ -1,9 +1,9 @@
 """A validation metric along training, by cell: for every job of one or more ``ganlab-train -m`` sweeps, the values
 of ``val/<metric>`` its CSV log recorded (``csv/metrics.csv``, at each epoch end that scored), grouped into cells of
-jobs that differ only by seed as ``report.py`` groups them; prints mean ± sd and the per-seed values at each
+jobs that differ only by seed as the sweep table groups them; prints mean ± sd and the per-seed values at each
 iteration every seed of a cell reached.
 
-    python experiments/curves.py SWEEP_DIR [SWEEP_DIR ...] [--metric classifier_fid]
+    ganlab-report curves SWEEP_DIR [SWEEP_DIR ...] [--metric classifier_fid]
 
 Bad input (a missing folder, no job, a metric no job logged) is one line on stderr, exit status 2.
 """
@@ -15,10 +15,7 @@ import csv
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from experiments.report import (
+from ganlab.report.sweep import (
     UsageError,
     discover_jobs,
     fmt,
@@ -61,7 +58,7 @@ def curve_lines(jobs, metric: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="curves.py", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="ganlab-report curves", description=__doc__.split("\n")[0])
     parser.add_argument("sweeps", metavar="SWEEP_DIR", type=Path, nargs="+")
     parser.add_argument("--metric", default="classifier_fid", help="a val/<metric> of the CSV logs")
     args = parser.parse_args(argv)
@@ -77,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         if not any(logged(job.path, args.metric) for job in jobs):
             raise UsageError(f"--metric {args.metric}: no job logged val/{args.metric}; accepted: a logged val/ metric")
     except UsageError as exc:
-        print(f"curves.py: error: {exc}", file=sys.stderr)
+        print(f"ganlab-report curves: error: {exc}", file=sys.stderr)
         return 2
     print("\n".join(curve_lines(jobs, args.metric)))
     return 0
