@@ -22,7 +22,6 @@ import ganlab.composition.schemas  # noqa: F401  (registers the structured-confi
 from ganlab.common.errors import CONF_DIR, PRIMARY, ConfigError, one_line
 from ganlab.preflight.checks import validate
 from ganlab.preflight.extras import check_extras
-from ganlab.preflight.resume_rules import check_something_left
 from ganlab.preflight.run_dir import claim_run_dir
 
 MAX_SWEEP_CHECKS = 256
@@ -253,7 +252,6 @@ def preflight(argv: Sequence[str]) -> list[str]:
             if args.multirun:
                 check_ddp_multirun(job.cfg, True, *job.launcher)
         if not args.multirun and args.config_name == PRIMARY:
-            check_something_left(job.cfg, job.run_dir)
             claim_run_dir(job.cfg, job.run_dir)
     GlobalHydra.instance().clear()
     return argv

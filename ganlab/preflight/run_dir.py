@@ -23,14 +23,16 @@ def hold(run_dir) -> None:
 
 def claim_run_dir(cfg: DictConfig, run_dir) -> None:
     """Before Hydra writes anything into a single run's directory: refuse one a live run holds, or one holding a
-    run with other settings (a resume changes only what ``resume_rules.MAY_CHANGE`` lists); then hold its lock
-    for the life of this process."""
+    run with other settings (a resume changes only what ``resume_rules.MAY_CHANGE`` lists); a run with nothing left
+    to train ends here (``NothingToTrain``); then hold its lock for the life of this process."""
     from ganlab.common.runtime import is_busy, secondary_rank
-    from ganlab.preflight.resume_rules import check_config_change
+    from ganlab.preflight.resume_rules import check_config_change, check_something_left
 
     run_dir = Path(str(run_dir))
-    # a DDP rank > 0 (rank 0 holds the folder), or a new folder (``train.run`` locks it once Hydra made it)
-    if secondary_rank() or not run_dir.is_dir():
+    if secondary_rank():  # a DDP rank > 0: rank 0 holds the folder
+        return
+    if not run_dir.is_dir():  # a new folder (``train.run`` locks it once Hydra made it)
+        check_something_left(cfg, run_dir)
         return
     busy = is_busy(run_dir)
     if busy:
@@ -39,6 +41,7 @@ def claim_run_dir(cfg: DictConfig, run_dir) -> None:
             "or the same one once that run has ended"
         )
     check_config_change(saved_run_config(run_dir, cfg.get("auto_resume", True)), cfg, f"hydra.run.dir={run_dir}")
+    check_something_left(cfg, run_dir)
     hold(run_dir)  # refused if taken between the check and here
 
 
