@@ -107,6 +107,7 @@ TRAIN = [
     (["experiment=bogus"], ["experiment=bogus", "ring_gan"]),
     (["--config-dir", "no/such/folder", "experiment=ring_gan"], ["--config-dir no/such/folder", "a folder"]),
     (["data.pool_size=-1"], ["data.pool_size=-1", "null"]),
+    (["experiment=classifier_digits", "data.holdout=1"], ["data.holdout=1", "[0, 1)"]),
     (["loss=began"], ["began"]),
     (["callbacks.mode_coverage.n_samples=1"], ["callbacks.mode_coverage.n_samples=1", ">= 2"]),
     (["callbacks.last_checkpoint.every_n_minutes=-1"], ["every_n_minutes=-1", "> 0"]),

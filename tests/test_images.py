@@ -127,6 +127,38 @@ def test_digits_are_real_offline_images_at_28(tmp_path):
     assert dm.sample_shape == (1, 28, 28)
 
 
+def test_digits_holdout_sets_a_fixed_test_split_apart():
+    """``classifier_digits`` (issue #31) measures its accuracy on images it never trained on: ``holdout`` splits the
+    1 797 digits into disjoint train / test parts, the same for every seed; without it both are all 1 797."""
+    whole = DigitsDataModule()
+    assert whole.one_split and len(whole.split_dataset("test")) == len(whole.split_dataset("train")) == 1797
+    parts = {}
+    for seed in (0, 5):
+        dm = DigitsDataModule(holdout=0.2, seed=seed)
+        train, test = dm.split_dataset("train"), dm.split_dataset("test")
+        assert not dm.one_split and (len(train), len(test)) == (1438, 359)
+        assert not set(train.indices) & set(test.indices)
+        parts[seed] = (train.indices, test.indices)
+    assert parts[0] == parts[5]  # the run's seed does not move the split
+    with pytest.raises(ValueError, match=r"data.holdout=1 is invalid; accepted: a number in \[0, 1\)"):
+        DigitsDataModule(holdout=1)
+
+
+def test_the_digits_classifier_preset_writes_the_file_the_digits_metrics_load(tmp_path):
+    """``experiment=classifier_digits`` (one short epoch here) exports ``digits.pt``, which ``extractor=classifier``
+    finds for data=digits: the offline presets can be scored offline."""
+    from clirun import run_in_process
+
+    from ganlab.metrics.extractors import classifier_file
+
+    result = run_in_process("ganlab-train", ["experiment=classifier_digits", "trainer.max_epochs=1",
+                                             "callbacks.export.min_accuracy=null", "trainer.enable_progress_bar=false"],
+                            tmp_path, GANLAB_CLASSIFIER_DIR=str(tmp_path / "classifiers"))  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test accuracy" in result.stdout
+    assert classifier_file(DigitsDataModule(), tmp_path / "classifiers") == tmp_path / "classifiers" / "digits.pt"
+
+
 def test_train_fraction_trains_on_a_fixed_subset():
     """Issue #19's data-efficiency runs: ``train_fraction`` keeps a share of the training split, the same images
     for every run seed, and the training batches come from it only."""

@@ -239,11 +239,20 @@ class FashionMNISTDataModule(MNISTDataModule):
 
 class DigitsDataModule(ImageDataModule):
     """scikit-learn's bundled 8 × 8 handwritten digits (1 797 real images), upsampled to 28 × 28: image GANs
-    offline with zero downloads."""
+    offline with zero downloads. One split ("train" and "test" are the same 1 797 images) unless ``holdout`` sets a
+    fixed share of them apart as the test split (the digits classifier's held-out accuracy)."""
 
     name = "digits"
-    classifier_domain = None  # 8 × 8 scans upsampled: not MNIST's domain
-    one_split = True  # "train" and "test" are the same 1 797 images
+    classifier_domain = "digits"  # 8 × 8 scans upsampled: not MNIST's domain; experiment=classifier_digits
+    #: the seed of the ``holdout`` split: fixed, so every run and seed holds out the same images
+    HOLDOUT_SEED = 0
+
+    def __init__(self, *args, holdout: float = 0.0, **kwargs):
+        if isinstance(holdout, bool) or not isinstance(holdout, int | float) or not 0 <= holdout < 1:
+            raise ValueError(f"data.holdout={holdout!r} is invalid; accepted: a number in [0, 1)")
+        super().__init__(*args, **kwargs)
+        self.holdout = float(holdout)
+        self.one_split = self.holdout == 0.0  # "train" and "test" are the same images
 
     def load(self, download):
         from sklearn.datasets import load_digits
@@ -251,7 +260,13 @@ class DigitsDataModule(ImageDataModule):
         data = load_digits()
         images = torch.tensor(data.images, dtype=torch.float32).unsqueeze(1) / 16.0  # [0, 1]
         images = F.interpolate(images, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
-        return TensorDataset(images.clamp(0, 1) * 2 - 1, torch.tensor(data.target))
+        dataset = TensorDataset(images.clamp(0, 1) * 2 - 1, torch.tensor(data.target))
+        if self.one_split:
+            return dataset
+        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.HOLDOUT_SEED))
+        n_test = round(self.holdout * len(dataset))
+        part = order[n_test:] if self.train else order[:n_test]
+        return Subset(dataset, part.sort().values.tolist())
 
     def missing_message(self) -> str:  # bundled with scikit-learn: never missing
         return "digits: scikit-learn is not installed"
