@@ -622,5 +622,8 @@ def test_curves_average_the_seeds_of_a_cell_at_each_logged_iteration(tmp_path, c
     assert out[1] == "  iteration    600: classifier_fid 30 ± 2   per seed: 30, 32, 28"
     assert out[2].startswith("  iteration   1200: classifier_fid 21 ± 1 ")
     assert len(out) == 3  # 1 800: not every seed got there
+    assert curves.main([str(sweep), "--out", str(tmp_path / "plots")]) == 0
+    assert (tmp_path / "plots" / "classifier_fid_curves.png").read_bytes().startswith(PNG_SIGNATURE)
+    capsys.readouterr()
     assert curves.main([str(sweep), "--metric", "fid"]) == 2
     assert "no job logged val/fid" in capsys.readouterr().err

@@ -1,9 +1,10 @@
 """A validation metric along training, by cell: for every job of one or more ``ganlab-train -m`` sweeps, the values
 of ``val/<metric>`` its CSV log recorded (``csv/metrics.csv``, at each epoch end that scored), grouped into cells of
 jobs that differ only by seed as the sweep table groups them; prints mean ± sd and the per-seed values at each
-iteration every seed of a cell reached.
+iteration every seed of a cell reached; with ``--out DIR``, ``DIR/<metric>_curves.png`` draws each cell's mean with
+a ± sd band over its seeds (the per-seed curves thin beside it).
 
-    ganlab-report curves SWEEP_DIR [SWEEP_DIR ...] [--metric classifier_fid]
+    ganlab-report curves SWEEP_DIR [SWEEP_DIR ...] [--metric classifier_fid] [--out DIR]
 
 Bad input (a missing folder, no job, a metric no job logged) is one line on stderr, exit status 2.
 """
@@ -39,12 +40,45 @@ def logged(job_dir: Path, metric: str) -> dict[int, float]:
     return values
 
 
-def curve_lines(jobs, metric: str) -> list[str]:
-    lines = []
+def cell_curves(jobs, metric: str):
+    """(cell name, {seed: {iteration: value}}, the iterations every seed reached) per cell."""
     for cell in group_cells(jobs):
         name = ", ".join(f"{k}={v}" for k, v in cell.key) or "(all)"
         per_seed = {param_value(job, "seed"): logged(job.path, metric) for job in cell.jobs}
         common = sorted(set.intersection(*(set(v) for v in per_seed.values()))) if per_seed else []
+        yield name, per_seed, common
+
+
+def plot_curves(jobs, metric: str, path: Path) -> None:
+    """Each cell's mean over its seeds along training with a ± sd band, and every seed's curve thin beside it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 4.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for name, per_seed, common in cell_curves(jobs, metric):
+        stats = [summarise([per_seed[s][i] for s in per_seed]) for i in common]
+        means = [st.mean for st in stats]
+        (line,) = ax.plot(common, means, marker="o", label=f"{name} ({len(per_seed)} seeds)")
+        sds = [st.sd or 0.0 for st in stats]
+        low = [m - d for m, d in zip(means, sds, strict=True)]
+        high = [m + d for m, d in zip(means, sds, strict=True)]
+        ax.fill_between(common, low, high, color=line.get_color(), alpha=0.2)
+        for values in per_seed.values():
+            steps = sorted(values)
+            ax.plot(steps, [values[i] for i in steps], color=line.get_color(), alpha=0.35, linewidth=0.8)
+    ax.set(xlabel="iteration", ylabel=metric, title=f"{metric} along training: mean ± sd over seeds, by cell")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+
+
+def curve_lines(jobs, metric: str) -> list[str]:
+    lines = []
+    for name, per_seed, common in cell_curves(jobs, metric):
         lines.append(f"{name}  ({len(per_seed)} seeds: {', '.join(str(s) for s in per_seed)})")
         for iteration in common:
             values = [per_seed[s][iteration] for s in per_seed]
@@ -61,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ganlab-report curves", description=__doc__.split("\n")[0])
     parser.add_argument("sweeps", metavar="SWEEP_DIR", type=Path, nargs="+")
     parser.add_argument("--metric", default="classifier_fid", help="a val/<metric> of the CSV logs")
+    parser.add_argument("--out", type=Path, help="also draw <out>/<metric>_curves.png (mean ± sd band by cell)")
     args = parser.parse_args(argv)
     try:
         jobs = []
@@ -77,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ganlab-report curves: error: {exc}", file=sys.stderr)
         return 2
     print("\n".join(curve_lines(jobs, args.metric)))
+    if args.out is not None:
+        plot_curves(jobs, args.metric, args.out / f"{args.metric.replace('/', '_')}_curves.png")
+        print(f"wrote {args.out / (args.metric.replace('/', '_') + '_curves.png')}")
     return 0
 
 
