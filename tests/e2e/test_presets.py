@@ -40,7 +40,7 @@ TIMEOUT_S = 300
 
 def test_presets_are_discovered():
     assert len(PRESETS) >= 16 and {"mnist_dcgan", "celeba_seed", "ring_unrolled", *CONDITIONAL} <= set(PRESETS)
-    assert CLASSIFIERS == ["classifier_fashion_mnist", "classifier_mnist"]
+    assert CLASSIFIERS == ["classifier_digits", "classifier_fashion_mnist", "classifier_mnist"]
 
 
 # --------------------------------------------------------------------------- data written in the real formats
