@@ -8,6 +8,7 @@ folder is written under a temporary name and renamed when complete; an existing 
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import shutil
@@ -67,14 +68,14 @@ def run(argv: list[str]) -> Path:
     partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
     partial.mkdir(parents=True)
     try:
-        written = write_samples(_chain(first, batches), partial, FORMATS[cfg.format])
+        written = write_samples(itertools.chain([first], batches), partial, FORMATS[cfg.format])
         settings = OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "paths"]), resolve=True)
-        checkpoint = (module.run_config or {}) if hasattr(module, "run_config") else {}
         settings["truncation"] = None if math.isinf(cfg.truncation) else float(cfg.truncation)  # strict JSON
-        write_manifest(partial, {"checkpoint": str(Path(cfg.ckpt).resolve()), "iteration": module.iteration,
-                                 "experiment": checkpoint.get("name"), "seed": cfg.seed, "generator": used, **written,
-                                 "range": "images: uint8 [0, 255] from G's [-1, 1]" if images else "2-D points",
-                                 "settings": settings})  # fmt: skip
+        write_manifest(partial, {
+            "checkpoint": str(Path(cfg.ckpt).resolve()), "iteration": module.iteration,
+            "experiment": (module.run_config or {}).get("name"), "seed": cfg.seed, "generator": used, **written,
+            "range": "images: uint8 [0, 255] from G's [-1, 1]" if images else "2-D points", "settings": settings,
+        })  # fmt: skip
         if out.exists():
             out.rmdir()  # empty (checked above)
         partial.rename(out)
@@ -83,11 +84,6 @@ def run(argv: list[str]) -> Path:
         raise
     print(f"[ganlab-sample] {written['n']} samples ({used}, iteration {module.iteration}): {out}")
     return out
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
 
 
 def main() -> None:

@@ -127,12 +127,12 @@ class GANModule(AdversarialModule):
         """G's gradient of its loss against D (or D's look-ahead) in ``.grad``; returns the detached loss. Against a
         second-order look-ahead, which depends on G, the loss is Metz et al.'s surrogate (``GANLoss.surrogate``)."""
         self.toggle_optimizer(opt)  # D's parameters stop requiring grad: no wasted D gradients
-        if self.unroll_steps > 0 and self.unroll_mode is UnrollMode.second_order:
-            d_k = self.conditioned(self._lookahead_discriminator(real, fake, labels), labels)
-            g_loss = self.loss.surrogate(d_k, real, fake, self.real_label, self.unroll_surrogate.value)
+        d_fn = self._lookahead_discriminator(real, fake, labels) if self.unroll_steps > 0 else self.discriminator
+        d_fn = self.conditioned(d_fn, labels)
+        if self.unroll_steps > 0 and self.unroll_mode is UnrollMode.second_order:  # D_k depends on G
+            g_loss = self.loss.surrogate(d_fn, real, fake, self.real_label, self.unroll_surrogate.value)
         else:
-            d_fn = self._lookahead_discriminator(real, fake, labels) if self.unroll_steps > 0 else self.discriminator
-            g_loss, _ = self.loss.generator(self.conditioned(d_fn, labels), fake)
+            g_loss, _ = self.loss.generator(d_fn, fake)
         opt.zero_grad(set_to_none=True)
         self.manual_backward(g_loss)
         self.untoggle_optimizer(opt)
