@@ -626,4 +626,23 @@ def test_curves_average_the_seeds_of_a_cell_at_each_logged_iteration(tmp_path, c
     assert (tmp_path / "plots" / "classifier_fid_curves.png").read_bytes().startswith(PNG_SIGNATURE)
     capsys.readouterr()
     assert curves.main([str(sweep), "--metric", "fid"]) == 2
-    assert "no job logged val/fid" in capsys.readouterr().err
+    assert "no job has val/fid in auto records" in capsys.readouterr().err
+
+
+def test_curves_read_metrics_json_as_the_final_point_and_source_picks_the_reader(tmp_path, capsys):
+    from ganlab.report import curves
+
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    for seed, hq in [(0, 40.0), (1, 50.0)]:
+        metrics = {"iteration": 2500, "mode_coverage": {"modes": 8, "hq": hq}, "val/hq": hq}
+        make_job(sweep, seed, [f"seed={seed}"], ring_config(0) | {"seed": seed}, metrics)
+    assert curves.main([str(sweep), "--metric", "hq"]) == 0  # no CSV, no W&B: metrics.json
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == "  iteration   2500: hq 45 ± 7.071   per seed: 40, 50"
+    assert curves.main([str(sweep), "--metric", "hq", "--source", "csv"]) == 2
+    assert "no job has val/hq in csv records" in capsys.readouterr().err
+    assert curves.main([str(sweep), "--metric", "hq", "--source", "tensorboard"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "invalid choice: 'tensorboard'" in err and "'wandb'" in err

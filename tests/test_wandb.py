@@ -168,6 +168,12 @@ def test_multirun_jobs_are_distinct_runs_in_one_group(tmp_path):
     assert [r["group"] for r in runs] == [f"multirun_{sweep.name}:loss={r['config']['loss']['name']}" for r in runs]
     assert runs[0]["name"] != runs[1]["name"] and runs[0]["id"] != runs[1]["id"]
     assert [r["config"]["loss"]["name"] for r in runs] == ["non_saturating", "hinge"]
+    # ganlab-report reads the same values back from the offline runs (this file's reader is the oracle)
+    from ganlab.report.wandb_offline import metric_history
+
+    for job, run in zip(jobs, runs, strict=True):
+        assert list(metric_history(job, "val/hq").values()) == run["history"]["val/hq"]
+        assert list(metric_history(job, "val/hq")) == [20]  # trainer/global_step 19 + 1: iterations done
 
 
 def test_resumed_offline_training_is_a_new_run_in_the_group_tagged_with_the_first_run(tmp_path):

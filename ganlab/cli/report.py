@@ -2,8 +2,9 @@
 
     ganlab-report SWEEP_DIR [SWEEP_DIR ...] [--out DIR] [--x KEY] [--hue KEY] [--metrics …] [--sort M] [--per-seed]
         the sweep's table (cells of seeds: mean ± sd, 95 % interval) and metric-vs-k plots (ganlab/report/sweep.py)
-    ganlab-report curves SWEEP_DIR [SWEEP_DIR ...] [--metric NAME]
-        a validation metric along training, by cell (ganlab/report/curves.py)
+    ganlab-report curves SWEEP_DIR [SWEEP_DIR ...] [--metric NAME] [--source auto|csv|wandb|json] [--out DIR]
+        a validation metric along training, by cell, from the CSV logs, W&B offline runs or metrics.json
+        (ganlab/report/curves.py)
 
 Bad input: one ``ganlab-report: error: …`` line, exit 2, nothing written.
 """

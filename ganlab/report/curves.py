@@ -1,34 +1,47 @@
 """A validation metric along training, by cell: for every job of one or more ``ganlab-train -m`` sweeps, the values
-of ``val/<metric>`` its CSV log recorded (``csv/metrics.csv``, at each epoch end that scored), grouped into cells of
-jobs that differ only by seed as the sweep table groups them; prints mean ± sd and the per-seed values at each
-iteration every seed of a cell reached; with ``--out DIR``, ``DIR/<metric>_curves.png`` draws each cell's mean with
-a ± sd band over its seeds (the per-seed curves thin beside it).
+of ``val/<metric>`` the job recorded, grouped into cells of jobs that differ only by seed as the sweep table groups
+them; prints mean ± sd and the per-seed values at each iteration every seed of a cell reached; with ``--out DIR``,
+``DIR/<metric>_curves.png`` draws each cell's mean with a ± sd band over its seeds (the per-seed curves thin beside
+it).
 
-    ganlab-report curves SWEEP_DIR [SWEEP_DIR ...] [--metric classifier_fid] [--out DIR]
+Where the values come from (``--source``, default ``auto``: the first a job has, in this order):
+
+- ``csv``: the CSV logger's ``csv/**/metrics.csv`` (every epoch end that scored);
+- ``wandb``: the job's W&B offline runs (``wandb/offline-run-*/run-*.wandb``, read without the network; a resumed
+  offline training is a second run in the folder, and its values win at the iterations both hold);
+- ``json``: ``metrics.json``, the final value only (one point per job, at its last iteration).
+
+    ganlab-report curves SWEEP_DIR [SWEEP_DIR ...] [--metric classifier_fid] [--source auto] [--out DIR]
 
 Bad input (a missing folder, no job, a metric no job logged) is one line on stderr, exit status 2.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
+import json
 import sys
 from pathlib import Path
 
+from ganlab.report import wandb_offline
 from ganlab.report.sweep import (
+    Parser,
     UsageError,
     discover_jobs,
     fmt,
     group_cells,
+    is_number,
     load_job,
     param_value,
+    read_metrics,
     resolve_sweep,
     summarise,
 )
 
+SOURCES = ("auto", "csv", "wandb", "json")
 
-def logged(job_dir: Path, metric: str) -> dict[int, float]:
+
+def from_csv(job_dir: Path, metric: str) -> dict[int, float]:
     """{iteration: value} of ``val/<metric>`` in the job's CSV log (step + 1 = iterations done)."""
     values: dict[int, float] = {}
     for path in sorted(job_dir.glob("csv/**/metrics.csv")):
@@ -40,16 +53,45 @@ def logged(job_dir: Path, metric: str) -> dict[int, float]:
     return values
 
 
-def cell_curves(jobs, metric: str):
+def from_wandb(job_dir: Path, metric: str) -> dict[int, float]:
+    return wandb_offline.metric_history(job_dir, f"val/{metric}")
+
+
+def from_json(job_dir: Path, metric: str) -> dict[int, float]:
+    """{last iteration: final value} from ``metrics.json`` (``val/<metric>``, else a result section's ``metric``)."""
+    path = job_dir / "metrics.json"
+    try:
+        data = json.loads(path.read_text()) if path.is_file() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    data = data if isinstance(data, dict) else {}
+    value = read_metrics(data).get(metric)
+    iteration = data.get("iteration")
+    return {int(iteration): float(value)} if isinstance(iteration, int) and is_number(value) else {}
+
+
+READERS = {"csv": from_csv, "wandb": from_wandb, "json": from_json}
+
+
+def logged(job_dir: Path, metric: str, source: str = "auto") -> dict[int, float]:
+    """{iterations done: value} of ``val/<metric>`` from ``source`` (``auto``: the first source that has it)."""
+    for name in READERS if source == "auto" else (source,):
+        values = READERS[name](job_dir, metric)
+        if values:
+            return values
+    return {}
+
+
+def cell_curves(jobs, metric: str, source: str = "auto"):
     """(cell name, {seed: {iteration: value}}, the iterations every seed reached) per cell."""
     for cell in group_cells(jobs):
         name = ", ".join(f"{k}={v}" for k, v in cell.key) or "(all)"
-        per_seed = {param_value(job, "seed"): logged(job.path, metric) for job in cell.jobs}
+        per_seed = {param_value(job, "seed"): logged(job.path, metric, source) for job in cell.jobs}
         common = sorted(set.intersection(*(set(v) for v in per_seed.values()))) if per_seed else []
         yield name, per_seed, common
 
 
-def plot_curves(jobs, metric: str, path: Path) -> None:
+def plot_curves(jobs, metric: str, path: Path, source: str = "auto") -> None:
     """Each cell's mean over its seeds along training with a ± sd band, and every seed's curve thin beside it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -57,7 +99,7 @@ def plot_curves(jobs, metric: str, path: Path) -> None:
     fig = Figure(figsize=(8, 4.5), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    for name, per_seed, common in cell_curves(jobs, metric):
+    for name, per_seed, common in cell_curves(jobs, metric, source):
         stats = [summarise([per_seed[s][i] for s in per_seed]) for i in common]
         means = [st.mean for st in stats]
         (line,) = ax.plot(common, means, marker="o", label=f"{name} ({len(per_seed)} seeds)")
@@ -76,9 +118,9 @@ def plot_curves(jobs, metric: str, path: Path) -> None:
     fig.savefig(path)
 
 
-def curve_lines(jobs, metric: str) -> list[str]:
+def curve_lines(jobs, metric: str, source: str = "auto") -> list[str]:
     lines = []
-    for name, per_seed, common in cell_curves(jobs, metric):
+    for name, per_seed, common in cell_curves(jobs, metric, source):
         lines.append(f"{name}  ({len(per_seed)} seeds: {', '.join(str(s) for s in per_seed)})")
         for iteration in common:
             values = [per_seed[s][iteration] for s in per_seed]
@@ -92,12 +134,13 @@ def curve_lines(jobs, metric: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ganlab-report curves", description=__doc__.split("\n")[0])
+    parser = Parser(prog="ganlab-report curves", description=__doc__.split("\n")[0])
     parser.add_argument("sweeps", metavar="SWEEP_DIR", type=Path, nargs="+")
-    parser.add_argument("--metric", default="classifier_fid", help="a val/<metric> of the CSV logs")
+    parser.add_argument("--metric", default="classifier_fid", help="a val/<metric> the jobs logged")
+    parser.add_argument("--source", default="auto", choices=SOURCES, help="csv, W&B offline runs or metrics.json")
     parser.add_argument("--out", type=Path, help="also draw <out>/<metric>_curves.png (mean ± sd band by cell)")
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         jobs = []
         for sweep in (resolve_sweep(s) for s in args.sweeps):
             paths = discover_jobs(sweep)
@@ -106,14 +149,17 @@ def main(argv: list[str] | None = None) -> int:
                     f"no job directories under {str(sweep)!r}; accepted: a ganlab-train -m output directory"
                 )
             jobs += [load_job(p, sweep) for p in paths]
-        if not any(logged(job.path, args.metric) for job in jobs):
-            raise UsageError(f"--metric {args.metric}: no job logged val/{args.metric}; accepted: a logged val/ metric")
-    except UsageError as exc:
+        if not any(logged(job.path, args.metric, args.source) for job in jobs):
+            raise UsageError(
+                f"--metric {args.metric}: no job has val/{args.metric} in {args.source} records; "
+                "accepted: a logged val/ metric"
+            )
+    except (UsageError, wandb_offline.DamagedLog, ImportError) as exc:
         print(f"ganlab-report curves: error: {exc}", file=sys.stderr)
         return 2
-    print("\n".join(curve_lines(jobs, args.metric)))
+    print("\n".join(curve_lines(jobs, args.metric, args.source)))
     if args.out is not None:
-        plot_curves(jobs, args.metric, args.out / f"{args.metric.replace('/', '_')}_curves.png")
+        plot_curves(jobs, args.metric, args.out / f"{args.metric.replace('/', '_')}_curves.png", args.source)
         print(f"wrote {args.out / (args.metric.replace('/', '_') + '_curves.png')}")
     return 0
 
