@@ -1,6 +1,6 @@
 """The notebooks in notebooks/ run top to bottom at the tiny size, in well under a minute each, and save their figures.
 
-The seven notebooks run one after the other in one ``python3`` kernel (nbclient), started once for this module:
+The eight notebooks run one after the other in one ``python3`` kernel (nbclient), started once for this module:
 each kernel start imports torch and Lightning again (about 10 s of CPU), which was half of each notebook's test.
 Before each notebook a first cell empties the kernel's namespace (``%reset -f``: a name a notebook uses without
 defining it fails as in a fresh kernel), closes the figures, moves the kernel into the test's temporary directory and
@@ -57,10 +57,11 @@ EXPECTED_FIGURES = {
         "06_interpolation.png",
     ],
     "07_compare_runs": ["07_modes_vs_k.png", "07_hq_vs_k.png", "07_loss_by_k.png", "07_final_samples.png"],
+    "08_library_api": ["08_samples.png", "08_hq_curves.png"],
 }
 
 
-def test_the_notebooks_are_the_seven_lessons():
+def test_the_notebooks_are_the_eight_lessons():
     assert [p.stem for p in NOTEBOOKS] == sorted(EXPECTED_FIGURES)
 
 

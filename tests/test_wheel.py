@@ -116,6 +116,19 @@ def test_every_entry_point_runs_outside_the_clone(installed, tmp_path):
     for command in ("ganlab-train", "ganlab-eval", "ganlab-latent", "ganlab-sample"):
         result = _run(installed, [command, "--help"], tmp_path)
         assert result.returncode == 0 and result.stdout.startswith(f"usage: {command}"), result.stderr[-2000:]
+    report = _run(installed, ["ganlab-report", "--help"], tmp_path)
+    assert report.returncode == 0 and "ganlab-report curves SWEEP_DIR" in report.stdout, report.stderr[-2000:]
+    # the Python API from the installed package: compose, load the run above, sample
+    (ckpt,) = (tmp_path / "outputs").rglob("last.ckpt")
+    api = (
+        "import ganlab; c = ganlab.compose('experiment=ring_gan', 'loss=hinge'); "
+        f"m = ganlab.load({str(ckpt)!r}); print(c.loss.name, m.iteration, tuple(m.sample(5).shape), ganlab.__file__)"
+    )
+    result = _run(installed, ["python", "-c", api], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[:4] == ["hinge", "20", "(5,", "2)"] and result.stdout.split()[4].startswith(
+        str(installed)
+    )
 
 
 def test_a_users_config_folder_adds_a_preset_and_a_loss(installed, tmp_path):

@@ -84,8 +84,10 @@ def logged(job_dir: Path, metric: str, source: str = "auto") -> dict[int, float]
 
 def cell_curves(jobs, metric: str, source: str = "auto"):
     """(cell name, {seed: {iteration: value}}, the iterations every seed reached) per cell."""
-    for cell in group_cells(jobs):
-        name = ", ".join(f"{k}={v}" for k, v in cell.key) or "(all)"
+    cells = group_cells(jobs)
+    varying = {k for k in {k for cell in cells for k, _ in cell.key} if len({dict(c.key).get(k) for c in cells}) > 1}
+    for cell in cells:
+        name = ", ".join(f"{k}={v}" for k, v in cell.key if k in varying) or "(all)"
         per_seed = {param_value(job, "seed"): logged(job.path, metric, source) for job in cell.jobs}
         common = sorted(set.intersection(*(set(v) for v in per_seed.values()))) if per_seed else []
         yield name, per_seed, common
