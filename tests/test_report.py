@@ -173,7 +173,7 @@ def test_load_job_reads_metrics_status_and_errors(image_sweep):
     assert jobs[2].status == "failed"
     assert jobs[2].error == "RuntimeError: CUDA out of memory | while unrolling"
     assert jobs[2].metrics["classifier_fid"] == 5.0  # kept for the table, but the job is not ranked / plotted
-    assert jobs[10].status == "incomplete" and "no metrics.json" in jobs[10].error
+    assert jobs[10].status == "interrupted" and "no metrics.json" in jobs[10].error
 
 
 def test_metrics_fall_back_to_val_keys(ring_sweep):
@@ -207,7 +207,7 @@ def test_partial_metrics_json_is_incomplete_and_failed_json_wins(tmp_path):
     make_job(sweep, 1, ["loss=wgan_gp"], image_config("wgan_gp", 0), metrics='{"iter', failed="{not json")
     make_job(sweep, 2, ["loss=hinge"], image_config("hinge", 0), failed={"error": "boom", "type": "ValueError"})
     jobs = {job.num: job for job in load(sweep)}
-    assert (jobs[0].status, jobs[0].error) == ("incomplete", "metrics.json is partial (unreadable JSON)")
+    assert (jobs[0].status, jobs[0].error) == ("interrupted", "metrics.json is partial (unreadable JSON)")
     assert (jobs[1].status, jobs[1].error) == ("failed", "failed.json is unreadable")
     assert (jobs[2].status, jobs[2].error) == ("failed", "ValueError: boom")
 
@@ -218,7 +218,7 @@ def test_table_ranks_by_classifier_fid_then_failed_and_incomplete_last(image_swe
     assert table.sort == ["classifier_fid"]
     assert [row["job"] for row in table.rows] == [4, 1, 3, 0, 2, 10]
     assert [row["rank"] for row in table.rows] == [1, 2, 3, 4, None, None]
-    assert [row["status"] for row in table.rows] == ["ok"] * 4 + ["failed", "incomplete"]
+    assert [row["status"] for row in table.rows] == ["ok"] * 4 + ["failed", "interrupted"]
     assert [row["loss"] for row in table.rows] == ["lsgan", "minimax", "lsgan", "minimax", "minimax", "lsgan"]
     assert [row["model.unroll_steps"] for row in table.rows] == [2, 2, 0, 0, 5, 5]
     assert table.rows[4]["error"] == "RuntimeError: CUDA out of memory | while unrolling"
@@ -272,7 +272,7 @@ def test_csv_round_trip_equals_metrics_json(image_sweep, tmp_path):
     for row in rows:
         metrics_file = image_sweep / row["dir"] / "metrics.json"
         if not metrics_file.exists():
-            assert row["classifier_fid"] == "" and row["status"] == "incomplete"
+            assert row["classifier_fid"] == "" and row["status"] == "interrupted"
             continue
         assert (row["rank"] == "") == (row["status"] == "failed")
         nested = json.loads(metrics_file.read_text())["image_metrics"]
@@ -293,7 +293,7 @@ def test_markdown_report(image_sweep, tmp_path, capsys):
     text = (out / "report.md").read_text()
     assert text in capsys.readouterr().out  # printed too
     assert f"`{image_sweep}`" in text
-    assert "jobs: 6 (ok 4, failed 1, incomplete 1)" in text
+    assert "jobs: 6 (ok 4, failed 1, interrupted 1, not started 0)" in text
     assert "ranked by: classifier_fid (lower is better)" in text
     lines = [line for line in text.splitlines() if line.startswith("|")]
     assert lines[0].startswith("| rank | job | status | loss | k | iteration | classifier_fid |")
@@ -303,7 +303,7 @@ def test_markdown_report(image_sweep, tmp_path, capsys):
     assert cells[1][:7] == ["2", "1", "ok", "minimax", "2", "401", "20.250"]
     assert cells[4][:7] == ["", "2", "failed", "minimax", "5", "402", "5"]
     assert cells[4][-1] == "RuntimeError: CUDA out of memory \\| while unrolling"  # escaped: one cell
-    assert cells[5][2] == "incomplete"
+    assert cells[5][2] == "interrupted"
     assert "![classifier_fid_vs_k](classifier_fid_vs_k.png)" in text
 
 
@@ -490,7 +490,7 @@ def test_real_multirun_on_the_ring(tmp_path):
         assert 0 <= float(row["modes"]) <= 8 and 0 <= float(row["hq"]) <= 100
     header = next(line for line in (out / "report.md").read_text().splitlines() if line.startswith("| rank"))
     assert "| loss | k |" in header and "| modes |" in header and "| hq |" in header
-    assert "jobs: 4 (ok 4, failed 0, incomplete 0)" in result.stdout
+    assert "jobs: 4 (ok 4, failed 0, interrupted 0, not started 0)" in result.stdout
     for name in ("modes_vs_k.png", "hq_vs_k.png"):
         assert (out / name).read_bytes()[:8] == PNG_SIGNATURE
 
@@ -646,3 +646,47 @@ def test_curves_read_metrics_json_as_the_final_point_and_source_picks_the_reader
     assert curves.main([str(sweep), "--metric", "hq", "--source", "tensorboard"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "invalid choice: 'tensorboard'" in err and "'wandb'" in err
+
+
+def test_a_killed_sweep_lists_finished_interrupted_failed_and_never_started_jobs(tmp_path, capsys):
+    sweep = tmp_path / "killed"
+    sweep.mkdir()
+    task = ["experiment=ring_gan", "seed=0,1", "model.unroll_steps=0,1"]  # four jobs: (0,0) (0,1) (1,0) (1,1)
+    (sweep / "multirun.yaml").write_text(yaml.safe_dump({"hydra": {"mode": "MULTIRUN", "overrides": {"task": task}}}))
+    config = ring_config(0) | {"model": {"unroll_steps": 0, "max_iterations": 1500}}
+    coverage = {"modes": 8, "n_modes": 8, "hq": 80.0, "n_samples": 2500}
+    make_job(sweep, 0, ["experiment=ring_gan", "seed=0", "model.unroll_steps=0"], config,
+             {"iteration": 1500, "mode_coverage": coverage})  # fmt: skip
+    make_job(sweep, 1, ["experiment=ring_gan", "seed=0", "model.unroll_steps=1"], config,
+             {"iteration": 500, "mode_coverage": coverage})  # a preempted fit wrote its iteration  # fmt: skip
+    make_job(sweep, 2, ["experiment=ring_gan", "seed=1", "model.unroll_steps=0"], config, None, FAILURE)
+    jobs = {job.num: job for job in load(sweep)}
+    assert jobs[1].status == "interrupted" and jobs[1].error.startswith("iteration 500 of 1500")
+    missing = report.unstarted_jobs(sweep, list(jobs.values()))
+    assert [(job.num, job.status, job.overrides["seed"], job.overrides["model.unroll_steps"]) for job in missing] == [
+        (3, "not started", "1", "1")
+    ]
+    assert report.main([str(sweep)]) == 0
+    text = capsys.readouterr().out
+    assert "jobs: 4 (ok 1, failed 1, interrupted 1, not started 1)" in text
+    assert "| not started |" in text and "iteration 500 of 1500 (killed, preempted or still running)" in text
+
+
+def test_each_metric_states_its_own_seed_count_and_intervals_stay_in_range(tmp_path, capsys):
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    per_seed = [(8, 90.0, 0.1), (1, 2.0, None), (2, 1.0, 1.5)]  # seed 1: no mode KL (modes = 0 somewhere: NaN → null)
+    for seed, (modes, hq, kl) in enumerate(per_seed):
+        coverage = {"modes": modes, "n_modes": 8, "hq": hq, "mode_kl": kl, "n_samples": 2500}
+        make_job(sweep, seed, ["experiment=ring_gan", f"seed={seed}"], ring_config(0) | {"seed": seed},
+                 {"iteration": 1500, "mode_coverage": coverage})  # fmt: skip
+    (cell,) = report.group_cells(load(sweep))
+    modes, hq, kl = cell.stats("modes"), cell.stats("hq"), cell.stats("mode_kl")
+    assert modes.ci[0] == 0.0 and modes.ci[1] <= 8.0 and hq.ci[0] == 0.0  # the t-interval alone goes below 0
+    assert (modes.n, kl.n) == (3, 2)
+    assert report.main([str(sweep)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| 1 |"))
+    assert "(2 of 3 seeds)" in row.split("|")[-3] and "of 3 seeds" not in row.split("|")[-5]
+    cells = list(csv.DictReader((sweep / "report" / "cells.csv").open()))
+    assert (cells[0]["modes_n"], cells[0]["mode_kl_n"], cells[0]["modes_ci_low"]) == ("3", "2", "0.0")

@@ -7,7 +7,6 @@ of a multirun sweep) before Hydra creates anything.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from ganlab.common.errors import CONF_DIR, PRIMARY, ConfigError, one_line
 from ganlab.preflight.checks import validate
 from ganlab.preflight.extras import check_extras
 from ganlab.preflight.run_dir import claim_run_dir
+from ganlab.preflight.sweep_rules import SweepJob, check_sweep_folder, task_jobs
 
 MAX_SWEEP_CHECKS = 256
 
@@ -145,16 +145,12 @@ def check_group_choices(overrides, loader, search_path: list[str] | None = None)
                 raise ConfigError(f"{group}={value} is not a known {group}; accepted: {', '.join(options)}")
 
 
-def sweep_combinations(overrides) -> list[list[str]]:
-    """The override lists of a basic-sweeper multirun (cartesian product), capped."""
-    axes = []
-    for ov in overrides:
-        key = ov.get_key_element()
-        if ov.is_sweep_override() and not ov.is_delete():
-            axes.append([f"{key}={v}" for v in ov.sweep_string_iterator()])
-        else:
-            axes.append([ov.input_line])
-    return [list(c) for c in itertools.islice(itertools.product(*axes), MAX_SWEEP_CHECKS)]
+def sweep_jobs(overrides) -> list[tuple[int, list[str], list[str]]]:
+    """(job number, task overrides, the overrides to compose it with) of each job of a multirun, numbered and
+    spelled as ganlab's sweeper (Hydra's basic product) launches them; capped at ``MAX_SWEEP_CHECKS``."""
+    hydra_part = [ov.input_line for ov in overrides if ov.is_hydra_override()]
+    jobs = task_jobs([ov for ov in overrides if not ov.is_hydra_override()])
+    return [(num, job, [*hydra_part, *job]) for num, job in enumerate(jobs[:MAX_SWEEP_CHECKS])]
 
 
 def _unknown_key_message(config_name: str, combo: list[str], exc: Exception) -> str | None:
@@ -238,19 +234,26 @@ def preflight(argv: Sequence[str]) -> list[str]:
     GlobalHydra.instance().clear()
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         check_group_choices(overrides, GlobalHydra.instance().config_loader(), search_path)
-        combos = sweep_combinations(overrides) if args.multirun else [args.overrides]
-        for combo in combos:
+        jobs = sweep_jobs(overrides) if args.multirun else [(0, args.overrides, args.overrides)]
+        swept, cfgs = [], {}
+        for num, task, combo in jobs:
             combo = [o for o in combo if not o.startswith("hydra.searchpath=")] + search_path
             try:
-                job = Job.of(compose(args.config_name, overrides=combo, return_hydra_config=True), args.multirun)
+                full = compose(args.config_name, overrides=combo, return_hydra_config=True)
+                if args.multirun:
+                    swept.append(SweepJob(num, task, full.copy()))
+                job = Job.of(full, args.multirun)
             except Exception as exc:
                 message = _unknown_key_message(args.config_name, combo, exc) or _option_without_place_message(exc)
                 raise ConfigError(message or one_line(exc)) from None
             validate(job.cfg)
             check_extras(job.cfg, job.launcher[0])
             check_networks_fit_data(job.cfg)
+            cfgs[num] = job.cfg
             if args.multirun:
                 check_ddp_multirun(job.cfg, True, *job.launcher)
+        if args.multirun and args.config_name == PRIMARY:
+            check_sweep_folder(swept, cfgs)
         if not args.multirun and args.config_name == PRIMARY:
             claim_run_dir(job.cfg, job.run_dir)
     GlobalHydra.instance().clear()

@@ -9,8 +9,10 @@ below SWEEP_DIR is a job (group overrides put ``/`` in job directory names, so t
 ``--out`` (default ``SWEEP_DIR/report``): ``report.md`` (Markdown table, also printed), ``report.csv`` (raw values,
 all metrics) and one ``<metric>_vs_k.png`` per shown metric: metric vs ``--x`` (default ``model.unroll_steps``,
 "k"), one line per ``--hue`` value (default ``loss``, the loss name). Rows are ranked by ``--sort`` (default
-classifier_fid, else fid, else modes then hq); failed jobs (``failed.json``) and incomplete ones (no
-``metrics.json``) come last with their error. Bad input: one ``ganlab-report: error: ...`` line, exit 2, nothing
+classifier_fid, else fid, else modes then hq). Then, with their reason, the jobs that did not finish: failed
+(``failed.json``), interrupted (a folder whose run has not reached ``model.max_iterations``: killed, preempted or still
+running) and not started (in the sweep's ``multirun.yaml`` but without a folder); the sweep's own command with
+``hydra.sweep.dir=<SWEEP_DIR>`` finishes them. Bad input: one ``ganlab-report: error: ...`` line, exit 2, nothing
 written.
 
 **Seeds.** Jobs that differ only by ``seed`` are one *cell* of the comparison. When a cell has repeats, the report
@@ -40,7 +42,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
 
+from ganlab.common.run_state import FINISHED, run_state
+
 PROG = "ganlab-report"
+INTERRUPTED, NOT_STARTED = "interrupted", "not started"
+#: The statuses of a sweep's jobs, in the order the report counts them.
+STATUSES = ("ok", "failed", INTERRUPTED, NOT_STARTED)
 LABELS = {"model.unroll_steps": "k"}  # readable column / axis names
 #: nested results in metrics.json (the metric callbacks' sections), then the flat val/* keys
 METRIC_SOURCES = ("image_metrics", "mode_coverage", "intra_fid", "reconstruction")
@@ -68,7 +75,7 @@ class Job:
     rel: str
     overrides: dict[str, str]
     config: DictConfig | None
-    status: str  # ok | failed | incomplete
+    status: str  # ok | failed | interrupted | not started
     error: str = ""
     iteration: int | None = None
     metrics: dict[str, float | None] = field(default_factory=dict)
@@ -154,7 +161,7 @@ def load_job(path: Path, sweep: Path) -> Job:
         try:
             data = json.loads(metrics_file.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError):
-            job.status, job.error = "incomplete", "metrics.json is partial (unreadable JSON)"
+            job.status, job.error = INTERRUPTED, "metrics.json is partial (unreadable JSON)"
     if isinstance(data, dict):
         job.metrics = read_metrics(data)
         job.iteration = data.get("iteration") if is_number(data.get("iteration")) else None
@@ -166,8 +173,39 @@ def load_job(path: Path, sweep: Path) -> Job:
         except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
             job.error = "failed.json is unreadable"
     elif data is None and job.status == "ok":
-        job.status, job.error = "incomplete", "no metrics.json (still running or killed)"
+        job.status, job.error = INTERRUPTED, "no metrics.json (killed, preempted or still running)"
+    elif job.status == "ok":
+        limit = OmegaConf.select(config, "model.max_iterations", default=None) if config is not None else None
+        limit = limit if isinstance(limit, int) else None
+        if run_state(path, limit) != FINISHED:
+            done = "no final iteration" if job.iteration is None else f"iteration {job.iteration}"
+            job.status = INTERRUPTED
+            job.error = f"{done} of {limit if limit is not None else '?'} (killed, preempted or still running)"
     return job
+
+
+def unstarted_jobs(sweep: Path, found: list[Job]) -> list[Job]:
+    """The jobs of the sweep's command (``multirun.yaml``: its task overrides, multiplied out as the sweeper
+    numbers them) that have no folder: killed before they started."""
+    try:
+        task = OmegaConf.select(OmegaConf.load(sweep / "multirun.yaml"), "hydra.overrides.task", default=None)
+    except (OSError, ValueError, yaml.YAMLError):
+        return []
+    if not task:
+        return []
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        jobs = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(list(task)), None)[0]
+    except Exception:  # an override this Hydra cannot parse: no claim about missing jobs
+        return []
+    have = {job.num for job in found}
+    return [
+        Job(num, sweep, f"{num}_(no folder)", parse_overrides(overrides), None, NOT_STARTED,
+            "not started (killed before it began)")
+        for num, overrides in enumerate(jobs) if num not in have
+    ]  # fmt: skip
 
 
 def param_value(job: Job, key: str):
@@ -229,7 +267,8 @@ def sort_keys(jobs: list[Job], sort: str | None) -> list[str]:
 
 
 def build_table(jobs: list[Job], x: str, hue: str, metrics: list[str] | None = None, sort: str | None = None) -> Table:
-    """Rows of ``jobs``: ok ones ranked by the sort metric(s), then failed / incomplete ones by job number."""
+    """Rows of ``jobs``: ok ones ranked by the sort metric(s), then the others (failed, interrupted, not started) by
+    job number."""
     params = list(dict.fromkeys([hue, x] + [k for k in accepted_params(jobs) if swept(jobs, k)]))
     valued = {m for job in jobs for m, v in job.metrics.items() if v is not None}
     shown = metrics if metrics else [m for m in all_metrics(jobs) if not DETAIL.search(m) and m in valued]
@@ -277,8 +316,18 @@ class Stats:
     ci: tuple[float, float] | None  # 95 % t-interval of the mean (None with one value)
 
 
-def summarise(values: list[float]) -> Stats | None:
-    """Mean, sample sd and 95 % t-interval of the finite ``values`` (None when there are none)."""
+#: The range a metric's values can take (an interval of the mean is clipped to it: a count or a share never gets a
+#: negative bound). ``modes``: up to the jobs' ``n_modes``, read per cell.
+BOUNDS = {
+    "hq": (0.0, 100.0), "mode_kl": (0.0, math.inf), "modes": (0.0, math.inf),
+    **{f"{p}{m}": (0.0, 1.0) for p in ("", "classifier_") for m in ("precision", "recall", "coverage")},
+    **{f"{p}{m}": (0.0, math.inf) for p in ("", "classifier_") for m in ("fid", "kid", "density", "intra_fid")},
+}  # fmt: skip
+
+
+def summarise(values: list[float], bounds: tuple[float, float] | None = None) -> Stats | None:
+    """Mean, sample sd and 95 % t-interval of the finite ``values`` (None when there are none); the interval is
+    clipped to ``bounds`` (the metric's range) when given."""
     values = [v for v in values if is_number(v)]
     if not values:
         return None
@@ -289,7 +338,10 @@ def summarise(values: list[float]) -> Stats | None:
 
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     half = float(t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
-    return Stats(n, mean, sd, (mean - half, mean + half))
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return Stats(n, mean, sd, (low, high))
 
 
 @dataclass
@@ -306,7 +358,12 @@ class Cell:
         return [(param_value(j, "seed"), j.metrics[metric]) for j in self.ok if is_number(j.metrics.get(metric))]
 
     def stats(self, metric: str) -> Stats | None:
-        return summarise([v for _, v in self.values(metric)])
+        """Over the seeds that have a value of ``metric`` (``Stats.n`` of them), the interval within its range."""
+        bounds = BOUNDS.get(metric)
+        if metric == "modes":
+            most = [j.metrics.get("n_modes") for j in self.ok if is_number(j.metrics.get("n_modes"))]
+            bounds = (0.0, max(most)) if most else bounds
+        return summarise([v for _, v in self.values(metric)], bounds)
 
     def collapsed(self) -> list[tuple[object, str]]:
         """(seed, reason) of the seeds far below the cell's best one (modes, then FID)."""
@@ -333,7 +390,7 @@ class Cell:
             seeds = ", ".join(f"seed {seed}: {why}" for seed, why in bad)
             parts.append(f"{len(bad)}/{len(self.ok)} seeds collapsed ({seeds})")
         if failed:
-            parts.append(f"{failed} job(s) failed or incomplete")
+            parts.append(f"{failed} job(s) failed, interrupted or not started")
         return "; ".join(parts)
 
 
@@ -354,12 +411,14 @@ def has_repeats(cells: list[Cell]) -> bool:
     return any(len(cell.jobs) > 1 for cell in cells)
 
 
-def fmt_stats(stats: Stats | None) -> str:
+def fmt_stats(stats: Stats | None, seeds: int | None = None) -> str:
+    """``mean ± sd [interval]``; ``(n of N seeds)`` when fewer seeds than the cell's ``seeds`` have this metric."""
     if stats is None:
         return ""
+    fewer = f" ({stats.n} of {seeds} seeds)" if seeds is not None and stats.n < seeds else ""
     if stats.sd is None:
-        return f"{fmt(stats.mean)} (1 seed)"
-    return f"{fmt(stats.mean)} ± {fmt(stats.sd)} [{fmt(stats.ci[0])}, {fmt(stats.ci[1])}]"
+        return f"{fmt(stats.mean)} (1 seed{f' of {seeds}' if seeds and seeds > 1 else ''})"
+    return f"{fmt(stats.mean)} ± {fmt(stats.sd)} [{fmt(stats.ci[0])}, {fmt(stats.ci[1])}]{fewer}"
 
 
 def rank_cells(cells: list[Cell], table: Table) -> list[tuple[int | None, Cell]]:
@@ -395,7 +454,7 @@ def cells_markdown(cells: list[Cell], table: Table) -> list[str]:
         first = cell.jobs[0]
         seeds = ",".join(str(param_value(j, "seed")) for j in cell.ok)
         row = [fmt(rank), *[fmt(param_value(first, p)) for p in params], f"{len(cell.ok)} ({seeds})"]
-        row += [fmt_stats(cell.stats(m)) for m in table.metrics] + [fmt(cell.note())]
+        row += [fmt_stats(cell.stats(m), len(cell.ok)) for m in table.metrics] + [fmt(cell.note())]
         lines.append("| " + " | ".join(row) + " |")
     return lines
 
@@ -405,7 +464,7 @@ def cells_csv(cells: list[Cell], table: Table) -> str:
     params = [p for p in table.params if p not in REPEAT_KEYS]
     fields = ["rank", *params, "n_seeds", "seeds"]
     for m in table.all_metrics:
-        fields += [f"{m}_mean", f"{m}_sd", f"{m}_ci_low", f"{m}_ci_high", f"{m}_per_seed"]
+        fields += [f"{m}_n", f"{m}_mean", f"{m}_sd", f"{m}_ci_low", f"{m}_ci_high", f"{m}_per_seed"]
     fields.append("note")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
@@ -417,6 +476,7 @@ def cells_csv(cells: list[Cell], table: Table) -> str:
         for m in table.all_metrics:
             stats = cell.stats(m)
             if stats is not None:
+                row[f"{m}_n"] = stats.n
                 row[f"{m}_mean"], row[f"{m}_sd"] = stats.mean, "" if stats.sd is None else stats.sd
                 row[f"{m}_ci_low"], row[f"{m}_ci_high"] = stats.ci if stats.ci else ("", "")
             row[f"{m}_per_seed"] = " ".join(f"{seed}:{v!r}" for seed, v in cell.values(m))
@@ -439,15 +499,15 @@ def write_markdown(
     table: Table, sweeps: list[Path], plots: list[str], cells: list[Cell] | None = None, per_seed: bool = False
 ) -> str:
     """The report as Markdown (returned; written by the caller): the cells over seeds when there are repeats
-    (then the single jobs with ``per_seed``, or only the failed / incomplete ones), else the single jobs."""
-    counts = {s: sum(row["status"] == s for row in table.rows) for s in ("ok", "failed", "incomplete")}
+    (then the single jobs with ``per_seed``, or only the unfinished ones), else the single jobs."""
+    counts = {s: sum(row["status"] == s for row in table.rows) for s in STATUSES}
     order = ", then ".join(f"{k} ({'lower' if lower_is_better(k) else 'higher'} is better)" for k in table.sort)
     repeats = cells is not None and has_repeats(cells)
     lines = [
         f"# Sweep report: {', '.join(s.name for s in sweeps)}",
         "",
         *(f"- sweep: `{s}`" for s in sweeps),
-        f"- jobs: {len(table.rows)} (ok {counts['ok']}, failed {counts['failed']}, incomplete {counts['incomplete']})",
+        f"- jobs: {len(table.rows)} (" + ", ".join(f"{s} {counts[s]}" for s in STATUSES) + ")",
         f"- ranked by: {order or 'job number (no metric to rank on)'}",
     ]
     if cells is not None and not repeats:
@@ -459,7 +519,7 @@ def write_markdown(
         lines += cells_markdown(cells, table) + [""]
         rows = rows if per_seed else [row for row in rows if row["status"] != "ok"]
         if rows:
-            lines += ["## Single jobs" if per_seed else "## Failed or incomplete jobs", ""]
+            lines += ["## Single jobs" if per_seed else "## Jobs not finished (failed, interrupted, not started)", ""]
     if rows:
         lines += ["| " + " | ".join(header for _, header in table.columns) + " |", "|" + "---|" * len(table.columns)]
         lines += ["| " + " | ".join(fmt(row.get(key)) for key, _ in table.columns) + " |" for row in rows]
@@ -579,14 +639,14 @@ def main(argv: list[str] | None = None) -> int:
         sweeps = [resolve_sweep(sweep) for sweep in args.sweeps]
         jobs = []
         for sweep in sweeps:
-            paths = discover_jobs(sweep)
-            if not paths:
+            found = [load_job(path, sweep) for path in discover_jobs(sweep)]
+            found += unstarted_jobs(sweep, found)
+            if not found:
                 raise UsageError(
                     f"no job directories (.hydra/overrides.yaml) under {str(sweep)!r}; "
                     "accepted: a ganlab-train -m output directory"
                 )
-            for path in paths:
-                job = load_job(path, sweep)
+            for job in found:
                 job.rel = f"{sweep.name}/{job.rel}" if len(sweeps) > 1 else job.rel
                 jobs.append(job)
         check_param(jobs, "--x", args.x)
