@@ -4,6 +4,7 @@ the CLI runs with ``WANDB_MODE=offline`` and online loggers are only constructed
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import struct
@@ -117,7 +118,8 @@ def _ok(proc) -> None:
 
 # --------------------------------------------------------------------------- CLI runs
 def test_offline_run_holds_config_metrics_sample_grids_and_its_id_is_in_the_checkpoint(tmp_path):
-    proc = run_either(False, "ganlab-train", [*DIGITS, "logger=wandb", "logger.tags=[mine,ablation]"], tmp_path, 300)
+    args = [*DIGITS, "logger=wandb", "logger.wandb.tags=[mine,ablation]"]
+    proc = run_either(False, "ganlab-train", args, tmp_path, 300)
     _ok(proc)
     (run_dir,) = [p for p in (tmp_path / "outputs" / "train" / "digits_dcgan").iterdir() if p.is_dir()]
     (wb,) = offline_runs(run_dir)
@@ -164,8 +166,13 @@ def test_multirun_jobs_are_distinct_runs_in_one_group(tmp_path):
         assert wandb_run_id(job / "checkpoints" / "last.ckpt") == run["id"] == run_id_of(wb)
         assert {"ring_unrolled", run["config"]["loss"]["name"], "k=5"} <= set(run["tags"])
         assert len(run["history"]["train/d_loss"]) == 4 and len(run["history"]["val/hq"]) == 1
-    # one group per cell (the swept values but the seed): two losses, two groups of the same sweep
-    assert [r["group"] for r in runs] == [f"multirun_{sweep.name}:loss={r['config']['loss']['name']}" for r in runs]
+    # one group per cell (the overrides but the seed): two losses, two groups; the sweep is a tag
+    for job, r in zip(jobs, runs, strict=True):
+        loss = f"loss={r['config']['loss']['name']}"
+        cell = [o for o in OmegaConf.load(job / ".hydra" / "overrides.yaml") if not o.startswith("seed=")]
+        digest = hashlib.sha1(",".join(sorted(cell)).encode()).hexdigest()[:8]
+        assert r["group"] == f"ring_unrolled:{loss}~{digest}"
+        assert f"sweep:{sweep.name}" in r["tags"]
     assert runs[0]["name"] != runs[1]["name"] and runs[0]["id"] != runs[1]["id"]
     assert [r["config"]["loss"]["name"] for r in runs] == ["non_saturating", "hinge"]
     # ganlab-report reads the same values back from the offline runs (this file's reader is the oracle)
@@ -238,30 +245,51 @@ def test_group_and_name_resolvers(hydra_job, tmp_path, monkeypatch):
     assert wandb_group(None) is None and wandb_name(None) is None
     hydra_job(RunMode.RUN, "multirun/2026-11-23_12-30-00", 0, "loss=hinge")
     assert cfg.logger.group == "mnist_dcgan" and cfg.logger.name == "2026-11-23_12-17-32-000001"
-    # a multirun job: the sweep, and the job's number + overrides with group-override slashes made safe …
+    # a multirun job: the group is the configuration (every override but the seed: the same cell of another sweep
+    # joins it), the sweep a tag; the name the job's number + overrides with group-override slashes made safe …
     monkeypatch.setattr("sys.argv", ["ganlab-train", "-m", "seed=1"])
     hydra_job(RunMode.MULTIRUN, "/x/multirun/2026-11-23_12-17-32", 3, "callbacks/metrics=classifier,loss=hinge")
-    assert cfg.logger.group == "multirun_2026-11-23_12-17-32:callbacks.metrics=classifier,loss=hinge"
+    def h(cell):  # the hash of a cell's overrides, as the group ends with it
+        return hashlib.sha1(",".join(sorted(cell)).encode()).hexdigest()[:8]
+
+    assert cfg.logger.group == "mnist_dcgan:callbacks.metrics=classifier,loss=hinge"  # nothing swept: every override
     assert cfg.logger.name == "3_callbacks.metrics=classifier,loss=hinge"
-    # … only the swept ones when the command line shows the sweep (seed is swept but not in Hydra's dirname)
+    assert list(cfg.logger.auto_tags) == ["mnist_dcgan", "hinge", "k=3", "sweep:2026-11-23_12-17-32"]
+    # … only the swept ones in the name when the command line shows the sweep
     argv = ["ganlab-train", "-m", "loss=hinge,wgan", "data.batch_size=64", "callbacks/metrics=classifier,inception"]
     monkeypatch.setattr("sys.argv", [*argv, "seed=0,1"])
     task = ["loss=hinge", "data.batch_size=64", "callbacks/metrics=classifier", "seed=1"]
     hydra_job(RunMode.MULTIRUN, "m/2026-11-23_12-17-32", 3, "callbacks/metrics=classifier,data.batch_size=64", task)
     assert cfg.logger.name == "3_callbacks.metrics=classifier,loss=hinge,seed=1"
-    # the group is the cell: the seeds of one configuration share it
-    assert cfg.logger.group == "multirun_2026-11-23_12-17-32:callbacks.metrics=classifier,loss=hinge"
-    # a sweep over seeds alone is one cell: the sweep is the group
+    # the group is the cell: the seeds of one configuration share it, whatever the sweep
+    cell = "mnist_dcgan:callbacks.metrics=classifier,loss=hinge~" + h(task[:3])  # swept values, hash of them all
+    assert cfg.logger.group == cell
+    hydra_job(RunMode.MULTIRUN, "m/2026-12-01_08-00-00", 7, "x", [*task[:3], "seed=4"])
+    assert cfg.logger.group == cell and "sweep:2026-12-01_08-00-00" in list(cfg.logger.auto_tags)
+    # a job in a launcher's process reads what was swept from the sweep's multirun.yaml, not its own argv
+    monkeypatch.setattr("sys.argv", ["loky-worker"])
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "multirun.yaml").write_text(OmegaConf.to_yaml({"hydra": {"overrides": {"task": [*argv[2:], "seed=0,1"]}}}))
+    hydra_job(RunMode.MULTIRUN, str(sweep), 3, "callbacks/metrics=classifier,data.batch_size=64,seed=1", task)
+    assert cfg.logger.name == "3_callbacks.metrics=classifier,loss=hinge,seed=1"
+    # a sweep over seeds alone is one cell: the experiment is the group
     monkeypatch.setattr("sys.argv", ["ganlab-train", "-m", "loss=hinge", "seed=0,1,2"])
     hydra_job(RunMode.MULTIRUN, "m/2026-11-23_12-17-32", 2, "loss=hinge", ["loss=hinge", "seed=2"])
-    assert cfg.logger.group == "multirun_2026-11-23_12-17-32" and cfg.logger.name == "2_seed=2"
+    assert cfg.logger.group == "mnist_dcgan~" + h(["loss=hinge"]) and cfg.logger.name == "2_seed=2"
+    monkeypatch.setattr("sys.argv", ["ganlab-train", "-m", "loss=hinge,wgan"])  # the swept values are the cell
+    hydra_job(RunMode.MULTIRUN, "m/2026-11-23_12-17-32", 0, "loss=hinge", ["loss=hinge"])
+    assert cfg.logger.group == "mnist_dcgan:loss=hinge"
     monkeypatch.setattr("sys.argv", ["ganlab-train", "-m"])
-    hydra_job(RunMode.MULTIRUN, "sweeps/lr_study", 1, "")
-    assert cfg.logger.group == "lr_study" and cfg.logger.name == "job1"
+    hydra_job(RunMode.MULTIRUN, "sweeps/lr_study", 1, "", [])
+    assert cfg.logger.group == "mnist_dcgan" and cfg.logger.name == "job1"
     hydra_job(RunMode.MULTIRUN, "sweeps/s", 12, "x=" + "a" * 300)
     assert len(cfg.logger.name) == 128 and cfg.logger.name.startswith("12_x=a")
+    long = cfg.logger.group
+    hydra_job(RunMode.MULTIRUN, "sweeps/s", 12, "x=" + "a" * 299 + "b")
+    assert len(long) == len(cfg.logger.group) == 128 and long != cfg.logger.group  # cut, and still apart
     # a model without unrolling and a config without a loss name give fewer tags
-    assert list(auto_tags(OmegaConf.create({"name": "e", "model": {}}))) == ["e"]
+    assert list(auto_tags(OmegaConf.create({"name": "e", "model": {}}))) == ["e", "sweep:s"]  # in sweeps/s's job
 
 
 # --------------------------------------------------------------------------- build_logger and resume
@@ -282,15 +310,24 @@ def test_build_logger_other_loggers(tmp_path):
     from pytorch_lightning.loggers import CSVLogger
 
     assert build_logger(compose_cfg(tmp_path, ["logger=none"]), None) is False
-    csv = build_logger(compose_cfg(tmp_path, ["logger=csv"]), None)
-    assert isinstance(csv, CSVLogger) and logger_callbacks(csv) == []
+    (csv,) = build_logger(compose_cfg(tmp_path, ["logger=csv"]), None)
+    assert isinstance(csv, CSVLogger) and logger_callbacks([csv]) == []
+    # several at once; every logger keeps the CSV record unless it is turned off
+    from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
+
+    both = build_logger(compose_cfg(tmp_path, ["logger=[wandb,tensorboard]", "logger.wandb.mode=disabled"]), None)
+    assert [type(lg) for lg in both] == [CSVLogger, WandbLogger, TensorBoardLogger]
+    assert len(logger_callbacks(both)) == 1  # W&B's run record in the checkpoints
+    for off in (["~logger.csv"], ["logger.csv=null"]):
+        alone = build_logger(compose_cfg(tmp_path, ["logger=wandb", "logger.wandb.mode=disabled", *off]), None)
+        assert [type(lg) for lg in alone] == [WandbLogger]
 
 
 def test_online_resume_continues_the_recorded_run_without_touching_the_network(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")  # the config's explicit mode wins over the environment
     ckpt = fake_checkpoint(tmp_path / "last.ckpt", OLD)
-    cfg = compose_cfg(tmp_path, ["logger=wandb", "logger.mode=online"])
-    logger = build_logger(cfg, str(ckpt))
+    cfg = compose_cfg(tmp_path, ["logger=wandb", "logger.wandb.mode=online"])
+    (_, logger) = build_logger(cfg, str(ckpt))  # the CSV record, then W&B
     init = logger._wandb_init
     assert logger._experiment is None  # nothing started
     assert init["id"] == "old12345" and init["resume"] == "allow" and init["mode"] == "online"
@@ -305,7 +342,7 @@ def test_online_resume_continues_the_recorded_run_without_touching_the_network(t
 
     # a fresh online run (no checkpoint, or one without a record) gets a new id and no resume
     for resume in (None, str(fake_checkpoint(tmp_path / "plain.ckpt", {}))):
-        init = build_logger(cfg, resume)._wandb_init
+        init = build_logger(cfg, resume)[1]._wandb_init
         assert init["id"] != "old12345" and init["resume"] is None and init["group"] == "ring_unrolled"
 
 
@@ -313,8 +350,8 @@ def test_offline_resume_is_a_new_run_in_the_same_group_tagged_with_the_old_id(tm
     monkeypatch.setenv("WANDB_SILENT", "true")
     ckpt = fake_checkpoint(tmp_path / "last.ckpt", OLD)
     assert wandb_run_record(ckpt) == OLD
-    cfg = compose_cfg(tmp_path, ["logger=wandb", "logger.mode=offline", "logger.notes=second segment"])
-    logger = build_logger(cfg, str(ckpt))
+    cfg = compose_cfg(tmp_path, ["logger=wandb", "logger.wandb.mode=offline", "logger.wandb.notes=second segment"])
+    (_, logger) = build_logger(cfg, str(ckpt))  # the CSV record, then W&B
     init = logger._wandb_init
     assert init["mode"] == "offline" and init["resume"] is None
     assert re.fullmatch(r"[a-z0-9]{8}", init["id"]) and init["id"] != OLD["id"]
@@ -333,7 +370,8 @@ def test_offline_resume_is_a_new_run_in_the_same_group_tagged_with_the_old_id(tm
 
 
 def test_bad_mode_and_log_model_offline_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="logger.mode=sometimes"):
-        build_logger(compose_cfg(tmp_path, ["logger=wandb", "logger.mode=sometimes"]), None)
-    with pytest.raises(ValueError, match="logger.log_model"):
-        build_logger(compose_cfg(tmp_path, ["logger=wandb", "logger.mode=offline", "logger.log_model=true"]), None)
+    with pytest.raises(ValueError, match="logger.wandb.mode=sometimes"):
+        build_logger(compose_cfg(tmp_path, ["logger=wandb", "logger.wandb.mode=sometimes"]), None)
+    with pytest.raises(ValueError, match="logger.wandb.log_model"):
+        args = ["logger=wandb", "logger.wandb.mode=offline", "logger.wandb.log_model=true"]
+        build_logger(compose_cfg(tmp_path, args), None)

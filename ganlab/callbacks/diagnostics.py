@@ -14,6 +14,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_warn
 
 from ganlab.callbacks.metrics_json import write_metrics_json
+from ganlab.callbacks.sample_grid import log_png, logger_step
 
 PANELS = (
     ("losses", ("train/d_loss", "train/g_loss")),
@@ -76,6 +77,7 @@ class TrainingDiagnostics(pl.Callback):
         if self.plot and self.run_dir is not None and trainer.is_global_zero and self.history:
             title = (pl_module.run_config or {}).get("name", "")
             plot_curves(self.history, self.run_dir / "curves.png", title=title)
+            log_png(trainer, "diagnostics/curves", self.run_dir / "curves.png", logger_step(pl_module))
 
     def state_dict(self) -> dict:
         return {

@@ -21,6 +21,7 @@ import pytorch_lightning as pl
 import torch
 
 from ganlab.callbacks.metrics_json import write_metrics_json
+from ganlab.callbacks.sample_grid import logger_step
 from ganlab.moments import ks_normal, standardized_moments
 from ganlab.nets.base import eval_mode
 
@@ -102,7 +103,7 @@ class LatentCDFCallback(pl.Callback):
         if not trainer.is_global_zero:
             return
         for logger in trainer.loggers:
-            logger.log_metrics(scalars, step=pl_module.iteration)
+            logger.log_metrics(scalars, step=logger_step(pl_module))
         self.plot(trainer)
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)

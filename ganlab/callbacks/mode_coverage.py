@@ -3,12 +3,14 @@ saves a scatter + density plot of the generated samples over the true modes (eve
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 
 from ganlab.callbacks.metrics_json import write_metrics_json
+from ganlab.callbacks.sample_grid import log_png, logger_step
 from ganlab.metrics.modes import ModeCoverage, mode_coverage
 
 
@@ -90,11 +92,9 @@ class ModeCoverageCallback(pl.Callback):
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
         samples, result = self.evaluate(trainer, pl_module)
         self.last = result
-        pl_module.log_dict(
-            {"val/hq": result.hq, "val/modes": float(result.modes), "val/mode_kl": result.mode_kl},
-            on_step=False,
-            on_epoch=True,
-        )
+        values = {"val/hq": result.hq, "val/modes": float(result.modes), "val/mode_kl": result.mode_kl}
+        # no mode captured: no KL to report; absent rather than NaN (a NaN breaks loggers' charts and means)
+        pl_module.log_dict({k: v for k, v in values.items() if math.isfinite(v)}, on_step=False, on_epoch=True)
         plot_now = (trainer.current_epoch + 1) % self.plot_every_n_epochs == 0
         if self.plot_dir is not None and trainer.is_global_zero and plot_now:
             name = f"modes_epoch{trainer.current_epoch:04d}_iter{pl_module.iteration:07d}.png"
@@ -105,6 +105,7 @@ class ModeCoverageCallback(pl.Callback):
                 self.plot_dir / name,
                 f"iteration {pl_module.iteration}",
             )
+            log_png(trainer, "modes/samples", self.plot_dir / name, logger_step(pl_module))
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module) -> None:
         if self.run_dir is None or not trainer.is_global_zero:
@@ -117,5 +118,6 @@ class ModeCoverageCallback(pl.Callback):
             self.plot_dir / "modes_final.png",
             f"final (iteration {pl_module.iteration})",
         )
+        log_png(trainer, "modes/samples", self.plot_dir / "modes_final.png", logger_step(pl_module))
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_metrics_json(self.run_dir / "metrics.json", {"mode_coverage": result.as_dict()})

@@ -10,13 +10,34 @@ import torch
 from torchvision.utils import make_grid, save_image
 
 
+def logger_step(pl_module) -> int:
+    """The step loggers record for what is logged after ``pl_module.iteration`` iterations: Lightning's own
+    (iterations done − 1, as in ``csv/metrics.csv``), so pictures and late metrics line up with the epoch's
+    numbers (and W&B's steps never go back)."""
+    return max(int(pl_module.iteration) - 1, 0)
+
+
 def log_image(trainer, key: str, grid: torch.Tensor, step: int) -> None:
-    """Send a (3, H, W) image in [0, 1] to every logger that takes images; others are skipped."""
+    """Send a (3, H, W) image in [0, 1] at ``step`` (``logger_step``) to every logger that takes images; others
+    (CSV) are skipped."""
     for logger in trainer.loggers:
         if hasattr(logger, "log_image"):  # WandbLogger
-            logger.log_image(key=key, images=[grid])
+            logger.log_image(key=key, images=[grid], step=step)
         elif hasattr(getattr(logger, "experiment", None), "add_image"):  # TensorBoardLogger
             logger.experiment.add_image(key, grid, global_step=step)
+
+
+def log_png(trainer, key: str, path: Path, step: int) -> None:
+    """A saved figure (a PNG file) to the loggers that take images, as ``log_image``."""
+    if not any(hasattr(lg, "log_image") or hasattr(getattr(lg, "experiment", None), "add_image")
+               for lg in trainer.loggers):  # fmt: skip
+        return
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as image:
+        pixels = torch.from_numpy(np.asarray(image.convert("RGB")).copy()).permute(2, 0, 1)
+    log_image(trainer, key, pixels.float() / 255.0, step)
 
 
 class GridCallback(pl.Callback):
@@ -40,7 +61,7 @@ class GridCallback(pl.Callback):
         grid = make_grid(self.draw(trainer, pl_module), nrow=self.nrow, padding=2, pad_value=self.pad_value)
         self.dir.mkdir(parents=True, exist_ok=True)
         save_image(grid, self.dir / name)
-        log_image(trainer, self.key, grid, pl_module.iteration)
+        log_image(trainer, self.key, grid, logger_step(pl_module))
         return self.dir / name
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:

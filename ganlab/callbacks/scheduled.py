@@ -9,6 +9,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 
 from ganlab.callbacks.metrics_json import write_metrics_json
+from ganlab.callbacks.sample_grid import logger_step
 
 
 class ScheduledMetrics(pl.Callback):
@@ -53,7 +54,7 @@ class ScheduledMetrics(pl.Callback):
             return
         if new:  # the final iteration was not scored by an epoch end (Lightning's self.log is closed here)
             for logger in trainer.loggers:
-                logger.log_metrics(self.scalars(values), step=pl_module.iteration)
+                logger.log_metrics(self.scalars(values), step=logger_step(pl_module))
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             record = {"iteration": pl_module.iteration, **values}

@@ -43,6 +43,10 @@ def run(cfg: DictConfig) -> dict:
     run_dir = Path(cfg.paths.run_dir)
     hold(run_dir)  # already held since the preflight for a single run
     set_run_log(run_dir / "train.log")
+    if cfg.get("threads"):
+        import torch
+
+        torch.set_num_threads(int(cfg.threads))
     ckpt_path = resume_checkpoint(cfg, run_dir)
     datamodule, module, trainer = build(cfg, ckpt_path)
     forget_checkpoint()  # read by the preflight, the resume and the fit check; Lightning loads its own
@@ -114,7 +118,12 @@ def record_failure(cfg: DictConfig, exc: Exception) -> None:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=PRIMARY)
-def _hydra_main(cfg: DictConfig) -> None:
+def _hydra_main(cfg: DictConfig):
+    """One run, or one job of a sweep: a failed job returns ``{"failed": its one line, "run_dir": …}`` (the sweep
+    goes on; ganlab's sweeper collects what jobs in other processes return)."""
+    from ganlab.common.runtime import silence_unactionable_warnings
+
+    silence_unactionable_warnings()  # again: a parallel launcher's job runs in a process of its own
     failed = True
     try:
         if in_multirun():
@@ -122,14 +131,16 @@ def _hydra_main(cfg: DictConfig) -> None:
                 run(cfg)
             except Exception as exc:  # the sweep goes on
                 record_failure(cfg, exc)
-                return
+                return {"failed": FAILED_JOBS[-1][1], "run_dir": FAILED_JOBS[-1][0]}
         else:
             with one_line_errors(PROG, tell=lambda line: say(line, error=True)):
                 run(cfg)
         failed = False
     finally:
         set_run_log(None)
-        if cfg.get("logger") and "wandb" in str(cfg.logger.get("_target_", "")).lower():
+        from ganlab.composition.loggers import uses_wandb
+
+        if uses_wandb(cfg):
             import wandb
 
             wandb.finish(exit_code=1 if failed else 0)  # once per job: multirun jobs share this process

@@ -98,7 +98,9 @@ def silence_unactionable_warnings() -> None:
     for pattern in UNACTIONABLE_WARNINGS:
         warnings.filterwarnings("ignore", message=pattern)
     for name in ("pytorch_lightning.utilities.rank_zero", "pytorch_lightning.trainer.connectors.checkpoint_connector"):
-        logging.getLogger(name).addFilter(_DropLines())
+        log = logging.getLogger(name)
+        if not any(isinstance(f, _DropLines) for f in log.filters):
+            log.addFilter(_DropLines())
 
 
 #: The running job's log file (``<run_dir>/train.log``), set by ``ganlab-train`` for the job's duration.

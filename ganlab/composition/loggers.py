@@ -62,20 +62,45 @@ REPEAT_KEYS = frozenset({"seed"})
 
 
 def wandb_group(fallback: Any = None) -> str | None:
-    """``${ganlab.wandb_group:${name}}``: in a multirun ``<sweep>:<cell>`` (the job's swept values but the seed;
-    the sweep alone when only seeds are swept), else ``fallback``."""
+    """``${ganlab.wandb_group:${name}}``: in a multirun one group per *cell*, every override of the job but the seed —
+    the seeds of one configuration share it, and the same configuration run in another sweep joins it (the sweep is
+    a tag, ``sweep:<folder>``). Written ``<fallback>:<the swept values but the seed>~<hash of the cell's overrides>``
+    (the hash left out when the swept values are the whole cell); else ``fallback``."""
     hc = _multirun_config()
     if hc is None:
         return None if fallback is None else sanitize(fallback)
-    sweep = Path(str(hc.sweep.dir)).name
-    sweep = f"multirun_{sweep}" if sweep[:1].isdigit() else sweep
-    cell = _job_label(hc, exclude=REPEAT_KEYS)
-    return sanitize(f"{sweep}:{cell}" if cell else sweep)
+    cell = sorted(o for o in _task_overrides(hc) if o.split("=", 1)[0].lstrip("+~") not in REPEAT_KEYS)
+    if not cell:
+        return sanitize(fallback)
+    swept = _job_label(hc, exclude=REPEAT_KEYS)  # readable: the swept values; the hash: all the cell's overrides
+    shown = swept.split(",") if swept else []
+    if sorted(shown) == cell:
+        return unique_label(f"{fallback}:{','.join(cell)}")
+    import hashlib
+
+    digest = hashlib.sha1(",".join(cell).encode()).hexdigest()[:8]
+    return unique_label(f"{fallback}:{swept}~{digest}" if swept else f"{fallback}~{digest}")
+
+
+def unique_label(text: str, max_len: int = MAX_NAME_LEN) -> str:
+    """``sanitize`` that keeps long labels apart: a label cut to ``max_len`` ends with a hash of the whole."""
+    clean = sanitize(text, 10**6)
+    if len(clean) <= max_len:
+        return clean
+    import hashlib
+
+    digest = hashlib.sha1(clean.encode()).hexdigest()[:8]
+    return f"{clean[: max_len - len(digest) - 1]}~{digest}"
+
+
+def _task_overrides(hc) -> list[str]:
+    """The job's own overrides (Hydra's, without ``ckpt_path``: where a run resumes from is not what it is)."""
+    return [str(o) for o in (hc.overrides.get("task") or []) if str(o) and not str(o).startswith("ckpt_path=")]
 
 
 def swept_keys(argv: list[str]) -> set[str]:
     """The keys a multirun command line sweeps (``loss=a,b`` → ``loss``); empty when there are none or ``argv`` is
-    not a Hydra command line (e.g. a job started by a cluster launcher in another process)."""
+    not a Hydra command line (e.g. a job started by a launcher in another process: see ``sweep_command``)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     try:
@@ -85,12 +110,23 @@ def swept_keys(argv: list[str]) -> set[str]:
     return {ov.key_or_group for ov in overrides if ov.is_sweep_override()}
 
 
+def sweep_command(hc) -> list[str]:
+    """The sweep's own overrides (``<sweep dir>/multirun.yaml``, written before any job starts), so that a job in a
+    launcher's process (joblib, Slurm) knows what was swept; this process's command line otherwise."""
+    path = Path(str(hc.sweep.dir)) / "multirun.yaml"
+    try:
+        task = OmegaConf.select(OmegaConf.load(path), "hydra.overrides.task", default=None)
+    except Exception:  # no file yet (a test composing a job), or unreadable
+        task = None
+    return [str(o) for o in task] if task else sys.argv[1:]
+
+
 def _job_label(hc, exclude: frozenset[str] = frozenset()) -> str:
     """What tells this multirun job from the others: its values of the swept keys (from the command line), else
     Hydra's ``override_dirname`` (every override of the job but the seed). ``exclude``: swept keys left out (a
     sweep of nothing but them is labelled "")."""
-    swept = swept_keys(sys.argv[1:])
-    task = [str(o) for o in (hc.overrides.get("task") or [])]
+    swept = swept_keys(sweep_command(hc))
+    task = _task_overrides(hc)
     mine = sorted(o for o in task if o.split("=", 1)[0].lstrip("+~") in swept - exclude)
     if mine:
         return ",".join(mine)
@@ -123,6 +159,9 @@ def auto_tags(_root_: DictConfig | None = None) -> ListConfig:
     k = OmegaConf.select(_root_, "model.unroll_steps", default=None)
     if k is not None:
         tags.append(f"k={k}")
+    hc = _multirun_config()
+    if hc is not None:  # the sweep this job ran in (its group is the configuration's, across sweeps)
+        tags.append(f"sweep:{Path(str(hc.sweep.dir)).name}")
     return ListConfig([sanitize(t, MAX_TAG_LEN) for t in tags if t not in (None, "")])
 
 
@@ -149,7 +188,7 @@ def new_run_id(length: int = 8) -> str:
 def wandb_mode(mode: str | None) -> str:
     mode = _MODE_ALIASES.get(str(mode or "offline").lower(), str(mode or "offline").lower())
     if mode not in WANDB_MODES:
-        raise ValueError(f"logger.mode={mode} is invalid; accepted: {', '.join(WANDB_MODES)}")
+        raise ValueError(f"logger.wandb.mode={mode} is invalid; accepted: {', '.join(WANDB_MODES)}")
     return mode
 
 
@@ -182,7 +221,7 @@ def wandb_logger(
 
     mode = wandb_mode(mode)
     if log_model and mode != "online":
-        raise ValueError(f"logger.log_model={log_model} needs logger.mode=online (checkpoints are uploaded)")
+        raise ValueError(f"logger.wandb.log_model={log_model} needs logger.wandb.mode=online (checkpoints upload)")
     all_tags = _unique([*(auto_tags or []), *(tags or [])])
     run_id, resume = new_run_id(), None
     if resume_record and resume_record.get("id"):
@@ -224,22 +263,33 @@ def run_config(cfg: DictConfig) -> dict:
 
 
 def build_logger(cfg: DictConfig, resume_ckpt: str | None = None):
-    """The run's logger: False for ``logger=none``; for W&B (``ganlab.composition.loggers.wandb_logger``) a
-    ``WandbLogger`` with the resolved config and, when ``resume_ckpt`` records a W&B run, that run's continuation;
-    otherwise ``instantiate(cfg.logger)``."""
+    """The run's loggers (a list; False for none): one per entry of ``cfg.logger`` (``logger=[wandb,tensorboard]``;
+    every option but ``none`` keeps the CSV record, ``~logger.csv`` or ``logger.csv=null`` drops it). W&B
+    (``ganlab.composition.loggers.wandb_logger``) gets the resolved config and, when ``resume_ckpt`` records a W&B
+    run, that run's continuation; the others are ``instantiate``d."""
     from hydra.utils import instantiate
 
-    node = cfg.get("logger")
-    if not node:
-        return False
-    if not str(node.get("_target_", "")).endswith("ganlab.composition.loggers.wandb_logger"):
-        return instantiate(node)
-    from ganlab.callbacks.wandb_run import wandb_run_record
+    loggers = []
+    for node in (cfg.get("logger") or {}).values():
+        if not node:
+            continue
+        if not str(node.get("_target_", "")).endswith("ganlab.composition.loggers.wandb_logger"):
+            loggers.append(instantiate(node))
+            continue
+        from ganlab.callbacks.wandb_run import wandb_run_record
 
-    record = wandb_run_record(resume_ckpt) if resume_ckpt else None
-    # The config is passed outside Hydra: instantiate would build every ``_target_`` inside it.
-    factory = instantiate(node, _partial_=True, _convert_="all")
-    return factory(config=run_config(cfg), resume_record=record)
+        record = wandb_run_record(resume_ckpt) if resume_ckpt else None
+        # The config is passed outside Hydra: instantiate would build every ``_target_`` inside it.
+        factory = instantiate(node, _partial_=True, _convert_="all")
+        loggers.append(factory(config=run_config(cfg), resume_record=record))
+    return loggers or False
+
+
+def uses_wandb(cfg: DictConfig) -> bool:
+    """Whether the run logs to W&B (``logger=wandb``, alone or beside others)."""
+    return any(
+        node and str(node.get("_target_", "")).endswith("wandb_logger") for node in (cfg.get("logger") or {}).values()
+    )
 
 
 def logger_callbacks(logger) -> list:

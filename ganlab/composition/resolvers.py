@@ -41,5 +41,20 @@ def path_safe(text: str) -> str:
 
 OmegaConf.register_new_resolver("ganlab.run_stamp", run_stamp, use_cache=True, replace=True)
 OmegaConf.register_new_resolver("ganlab.path_safe", path_safe, replace=True)
+
+
+def cores() -> int:
+    """The CPU cores this process may use (its affinity: a Slurm or cgroup allocation, not the machine's count)."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def parallel_jobs(threads=None) -> int:
+    """``${ganlab.parallel_jobs:${threads}}``: how many jobs run side by side so that jobs × threads = cores."""
+    return max(1, cores() // max(1, int(threads or 1)))
+
+
+OmegaConf.register_new_resolver("ganlab.parallel_jobs", parallel_jobs, replace=True)
 #: ``${ganlab.mul:100,${model.discriminator.pack}}``: a product of integers (PacGAN's batch of 100 packs of m samples).
 OmegaConf.register_new_resolver("ganlab.mul", lambda *factors: math.prod(int(f) for f in factors), replace=True)

@@ -14,6 +14,8 @@ EXTRAS = {
     "wandb": ("wandb", "Weights & Biases logging"),
     "slurm": ("hydra_plugins.hydra_submitit_launcher", "Slurm jobs through hydra-submitit-launcher"),
     "inception": ("torch_fidelity", "the 2015-12-05 Inception features of FID / KID / IS"),
+    "search": ("hydra_plugins.hydra_optuna_sweeper", "Optuna's search over a sweep's settings"),
+    "tensorboard": ("tensorboard", "TensorBoard logging"),
 }
 
 
@@ -36,8 +38,11 @@ def require(extra: str, setting: str, instead: str) -> None:
 def check_extras(cfg: DictConfig, launcher: str | None = None) -> None:
     """The run's logger, metric extractors and Hydra launcher against the installed extras."""
     logger = OmegaConf.select(cfg, "logger", default=None)
-    if logger is not None and "wandb" in str(OmegaConf.to_container(logger, resolve=False)).lower():
+    chosen = str(OmegaConf.to_container(logger, resolve=False)).lower() if logger is not None else ""
+    if "wandb" in chosen:
         require("wandb", "logger=wandb", "logger=csv")
+    if "tensorboardlogger" in chosen:
+        require("tensorboard", "logger=tensorboard", "logger=csv")
     callbacks = OmegaConf.select(cfg, "callbacks", default=None) or {}
     for name, node in callbacks.items():
         if isinstance(node, DictConfig) and node.get("extractor") == "inception":

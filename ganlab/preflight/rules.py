@@ -35,6 +35,7 @@ def is_policy(v) -> bool:
 #: ``ganlab-train``'s rules (``ganlab-eval`` / ``ganlab-latent`` have theirs beside their entry points).
 RULES: Sequence[Rule] = (
     SEED,
+    Rule("threads", optional(int_in(1)), "an integer >= 1, or null (torch's default)"),
     # the engine's settings: declared once, in the schemas
     *schema_rules("model", *MODEL_SCHEMAS.values()),
     *schema_rules("loss", *LOSS_SCHEMAS.values()),

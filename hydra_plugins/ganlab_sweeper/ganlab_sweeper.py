@@ -86,6 +86,16 @@ class GanlabSweeper(BasicSweeper):
             self.validate_batch_is_legal(overrides)
             results = self.launcher.launch(overrides, initial_job_idx=batch[0])
             for result in results:
-                _ = result.return_value  # a failed job raises here, as in Hydra's basic sweeper
+                value = result.return_value  # a crashed job raises here, as in Hydra's basic sweeper
+                if isinstance(value, dict) and value.get("failed"):
+                    note_failure(value["run_dir"], value["failed"])
             returns.append(results)
         return returns
+
+
+def note_failure(run_dir: str, message: str) -> None:
+    """A job that failed (in this process or a launcher's) joins ganlab-train's list of failed jobs, once."""
+    from ganlab.cli.train import FAILED_JOBS
+
+    if all(known != run_dir for known, _ in FAILED_JOBS):
+        FAILED_JOBS.append((run_dir, message))
