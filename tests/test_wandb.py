@@ -249,6 +249,7 @@ def test_group_and_name_resolvers(hydra_job, tmp_path, monkeypatch):
     # joins it), the sweep a tag; the name the job's number + overrides with group-override slashes made safe …
     monkeypatch.setattr("sys.argv", ["ganlab-train", "-m", "seed=1"])
     hydra_job(RunMode.MULTIRUN, "/x/multirun/2026-11-23_12-17-32", 3, "callbacks/metrics=classifier,loss=hinge")
+
     def h(cell):  # the hash of a cell's overrides, as the group ends with it
         return hashlib.sha1(",".join(sorted(cell)).encode()).hexdigest()[:8]
 

@@ -119,19 +119,26 @@ def record_failure(cfg: DictConfig, exc: Exception) -> None:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=PRIMARY)
 def _hydra_main(cfg: DictConfig):
-    """One run, or one job of a sweep: a failed job returns ``{"failed": its one line, "run_dir": …}`` (the sweep
-    goes on; ganlab's sweeper collects what jobs in other processes return)."""
+    """One run, or one job of a sweep. A sweep's job returns its ``objective`` (``ganlab/report/objective.py``) to a
+    search sweeper; a failed job returns NaN there, else ``{"failed": its one line, "run_dir": …}`` (the sweep goes
+    on; ganlab's sweeper collects what jobs in other processes return)."""
     from ganlab.common.runtime import silence_unactionable_warnings
 
     silence_unactionable_warnings()  # again: a parallel launcher's job runs in a process of its own
     failed = True
     try:
         if in_multirun():
+            from ganlab.report.objective import objective_value
+
             try:
-                run(cfg)
+                summary = run(cfg)
             except Exception as exc:  # the sweep goes on
                 record_failure(cfg, exc)
+                if cfg.get("objective"):  # NaN: a search records a failed trial and goes on
+                    return objective_value(cfg.objective, None)
                 return {"failed": FAILED_JOBS[-1][1], "run_dir": FAILED_JOBS[-1][0]}
+            failed = False
+            return objective_value(cfg.objective, summary) if cfg.get("objective") else None
         else:
             with one_line_errors(PROG, tell=lambda line: say(line, error=True)):
                 run(cfg)

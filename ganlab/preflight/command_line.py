@@ -22,7 +22,14 @@ from ganlab.common.errors import CONF_DIR, PRIMARY, ConfigError, one_line
 from ganlab.preflight.checks import validate
 from ganlab.preflight.extras import check_extras
 from ganlab.preflight.run_dir import claim_run_dir
-from ganlab.preflight.sweep_rules import SweepJob, check_sweep_folder, task_jobs
+from ganlab.preflight.sweep_rules import (
+    SweepJob,
+    check_sweep_folder,
+    has_interval,
+    is_search,
+    search_values,
+    task_jobs,
+)
 
 MAX_SWEEP_CHECKS = 256
 
@@ -214,6 +221,33 @@ class Job:
         return cls(full, run_dir, launcher)
 
 
+def check_search_space(args: ParsedArgs, full: DictConfig, search_path: list[str], compose) -> None:
+    """A search sweeper's space: every setting the preflight can know before the sampler draws (each choice, each
+    interval's ends, with the command's own overrides) composed and checked; one line says what stays unchecked."""
+    import itertools
+
+    axes, partial = search_values(OmegaConf.select(full, "hydra.sweeper.params", default=None))
+    base = [o for o in args.overrides if not o.startswith("hydra.searchpath=")] + search_path
+    combos = list(itertools.islice(itertools.product(*axes), MAX_SWEEP_CHECKS))
+    for values in combos:
+        combo = [*base, *values]
+        try:
+            job = Job.of(compose(args.config_name, overrides=combo, return_hydra_config=True), True)
+        except Exception as exc:
+            message = _unknown_key_message(args.config_name, combo, exc) or _option_without_place_message(exc)
+            raise ConfigError(f"{message or one_line(exc)} (in the search space: {' '.join(values)})") from None
+        try:
+            validate(job.cfg)
+            from ganlab.composition.fit import check_networks_fit_data
+
+            check_networks_fit_data(job.cfg)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (in the search space: {' '.join(values)})") from None
+    inside = "; values inside an interval are drawn per trial and checked when it starts" if partial else ""
+    print(f"[ganlab] search: {len(combos)} settings of the space checked (every choice, each interval's ends){inside}",
+          flush=True)  # fmt: skip
+
+
 def preflight(argv: Sequence[str]) -> list[str]:
     """Validate the command line; return it with report aliases translated. Raises ConfigError."""
     from hydra import compose, initialize_config_dir
@@ -252,7 +286,14 @@ def preflight(argv: Sequence[str]) -> list[str]:
             cfgs[num] = job.cfg
             if args.multirun:
                 check_ddp_multirun(job.cfg, True, *job.launcher)
-        if args.multirun and args.config_name == PRIMARY:
+        if args.multirun and swept and is_search(swept[0].full):
+            check_search_space(args, swept[0].full, search_path, compose)
+        elif args.multirun and has_interval(overrides):
+            raise ConfigError(
+                "interval(…) is drawn by a search sweeper; accepted: hydra/sweeper=ring_search or hydra/sweeper=optuna "
+                "(pip install 'ganlab[search]'), or a list of values (a=1,2,3)"
+            )
+        elif args.multirun and args.config_name == PRIMARY:
             check_sweep_folder(swept, cfgs)
         if not args.multirun and args.config_name == PRIMARY:
             claim_run_dir(job.cfg, job.run_dir)

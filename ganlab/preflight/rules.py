@@ -12,6 +12,7 @@ from ganlab.common.errors import ConfigError
 from ganlab.common.options import AUGMENT_POLICIES
 from ganlab.common.validators import SEED, Rule, int_in, is_int, is_number, number_in, one_of, optional, pair_in_unit
 from ganlab.composition.schemas import LOSS_SCHEMAS, MODEL_SCHEMAS, schema_rules
+from ganlab.report.objective import ACCEPTED as OBJECTIVES
 
 #: ``+trainer.profiler=…``: Lightning's profilers by name (without one, ``composition/profiler.NullProfiler``).
 PROFILERS = ("simple", "advanced", "pytorch")
@@ -32,10 +33,17 @@ def is_policy(v) -> bool:
     )
 
 
+def is_objective(v) -> bool:
+    """``objective``: null, a metric name, or a non-empty list of them (``ganlab/report/objective.py``)."""
+    names = [v] if isinstance(v, str) else v
+    return v is None or (isinstance(names, Sequence) and len(names) > 0 and all(n in OBJECTIVES for n in names))
+
+
 #: ``ganlab-train``'s rules (``ganlab-eval`` / ``ganlab-latent`` have theirs beside their entry points).
 RULES: Sequence[Rule] = (
     SEED,
     Rule("threads", optional(int_in(1)), "an integer >= 1, or null (torch's default)"),
+    Rule("objective", is_objective, "null, or one or a list of: " + ", ".join(OBJECTIVES)),
     # the engine's settings: declared once, in the schemas
     *schema_rules("model", *MODEL_SCHEMAS.values()),
     *schema_rules("loss", *LOSS_SCHEMAS.values()),

@@ -38,10 +38,22 @@ class SweepJob:
 
 def task_jobs(task_overrides) -> list[list[str]]:
     """The jobs of a multirun in the order (= job numbers) and spelling (= ``.hydra/overrides.yaml``) of Hydra's
-    basic sweeper, whose product ganlab's sweeper keeps."""
+    basic sweeper, whose product ganlab's sweeper keeps. An ``interval(a, b)`` (a search sweeper's, on the command
+    line) counts as its two ends here: what the preflight can check of it."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    return BasicSweeper.split_arguments(list(task_overrides), None)[0]
+    parser, overrides = OverridesParser.create(), []
+    for override in task_overrides:
+        if override.is_sweep_override() and not override.is_discrete_sweep():
+            value, key = override.value(), override.get_key_element()
+            override = parser.parse_override(f"{key}=choice({value.start},{value.end})")
+        overrides.append(override)
+    return BasicSweeper.split_arguments(overrides, None)[0]
+
+
+def has_interval(task_overrides) -> bool:
+    return any(o.is_sweep_override() and not o.is_discrete_sweep() for o in task_overrides)
 
 
 def recorded_overrides(folder: Path) -> list[str] | None:
@@ -89,3 +101,29 @@ def check_sweep_folder(jobs: list[SweepJob], cfgs: dict[int, DictConfig]) -> Non
                 "accepted: the same command once that run has ended, or a new hydra.sweep.dir"
             )
         check_config_change(saved_run_config(folder), cfgs[num], f"hydra.sweep.dir={sweep} job {num}")
+
+
+def search_values(params) -> tuple[list[list[str]], bool]:
+    """For a search sweeper's ``hydra.sweeper.params``: per key the values the preflight can check — every value
+    of a ``choice`` or ``range``, the two ends of an ``interval`` — and whether any values stay unchecked (the
+    inside of an interval: drawn by the sampler when a trial starts)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser, axes, partial = OverridesParser.create(), [], False
+    for key, spec in (params or {}).items():
+        override = parser.parse_override(f"{key}={spec}")
+        if override.is_discrete_sweep():
+            axes.append([f"{key}={v}" for v in override.sweep_string_iterator()])
+        elif override.is_sweep_override():  # an interval: its ends
+            value = override.value()
+            axes.append([f"{key}={v}" for v in (value.start, value.end)])
+            partial = True
+        else:
+            axes.append([f"{key}={spec}"])
+    return axes, partial
+
+
+def is_search(full: DictConfig) -> bool:
+    """Whether the composed job's Hydra config sweeps with a search sweeper (Optuna's) rather than a product."""
+    target = str(OmegaConf.select(full, "hydra.sweeper._target_", default="") or "")
+    return "optuna" in target.lower()

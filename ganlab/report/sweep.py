@@ -43,6 +43,7 @@ from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.common.run_state import FINISHED, run_state
+from ganlab.report.metric_names import METRIC_ORDER
 
 PROG = "ganlab-report"
 INTERRUPTED, NOT_STARTED = "interrupted", "not started"
@@ -51,13 +52,6 @@ STATUSES = ("ok", "failed", INTERRUPTED, NOT_STARTED)
 LABELS = {"model.unroll_steps": "k"}  # readable column / axis names
 #: nested results in metrics.json (the metric callbacks' sections), then the flat val/* keys
 METRIC_SOURCES = ("image_metrics", "mode_coverage", "intra_fid", "reconstruction")
-METRIC_ORDER = (
-    "classifier_fid", "fid", "classifier_kid", "kid", "classifier_is", "is",
-    "classifier_precision", "precision", "classifier_recall", "recall",
-    "classifier_density", "density", "classifier_coverage", "coverage", "modes", "hq", "mode_kl",
-    "classifier_intra_fid", "intra_fid",
-    "reconstruction_mse_train", "reconstruction_mse_test", "reconstruction_gap", "reconstruction_mse",
-)  # fmt: skip
 DEFAULT_SORT = ("classifier_fid", "fid", "classifier_kid", "kid", "modes", "hq", "mode_kl", "classifier_is", "is")
 TIEBREAK = {"modes": "hq"}
 DETAIL = re.compile(r"(_std|^n_modes|^n_samples|^iteration)$")  # in the CSV, not shown / plotted by default
