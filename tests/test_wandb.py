@@ -175,6 +175,14 @@ def test_multirun_jobs_are_distinct_runs_in_one_group(tmp_path):
         assert f"sweep:{sweep.name}" in r["tags"]
     assert runs[0]["name"] != runs[1]["name"] and runs[0]["id"] != runs[1]["id"]
     assert [r["config"]["loss"]["name"] for r in runs] == ["non_saturating", "hinge"]
+    # the CSV record is kept beside W&B, and ganlab-report's table is the same from either
+    from ganlab.report import sweep as report
+
+    tables = {}
+    for source in ("csv", "wandb"):
+        assert report.main([str(sweep), "--source", source, "--out", str(tmp_path / source)]) == 0
+        tables[source] = (tmp_path / source / "report.csv").read_text()
+    assert tables["csv"] == tables["wandb"] and "hq" in tables["csv"].splitlines()[0]
     # ganlab-report reads the same values back from the offline runs (this file's reader is the oracle)
     from ganlab.report.wandb_offline import metric_history
 

@@ -18,65 +18,29 @@ Bad input (a missing folder, no job, a metric no job logged) is one line on stde
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from pathlib import Path
 
-from ganlab.report import wandb_offline
+from ganlab.report import sources, wandb_offline
 from ganlab.report.sweep import (
     Parser,
     UsageError,
     discover_jobs,
     fmt,
     group_cells,
-    is_number,
     load_job,
     param_value,
-    read_metrics,
     resolve_sweep,
     summarise,
 )
 
-SOURCES = ("auto", "csv", "wandb", "json")
-
-
-def from_csv(job_dir: Path, metric: str) -> dict[int, float]:
-    """{iteration: value} of ``val/<metric>`` in the job's CSV log (step + 1 = iterations done)."""
-    values: dict[int, float] = {}
-    for path in sorted(job_dir.glob("csv/**/metrics.csv")):
-        with open(path, newline="") as f:
-            for row in csv.DictReader(f):
-                value = row.get(f"val/{metric}")
-                if value not in (None, ""):
-                    values[int(row["step"]) + 1] = float(value)
-    return values
-
-
-def from_wandb(job_dir: Path, metric: str) -> dict[int, float]:
-    return wandb_offline.metric_history(job_dir, f"val/{metric}")
-
-
-def from_json(job_dir: Path, metric: str) -> dict[int, float]:
-    """{last iteration: final value} from ``metrics.json`` (``val/<metric>``, else a result section's ``metric``)."""
-    path = job_dir / "metrics.json"
-    try:
-        data = json.loads(path.read_text()) if path.is_file() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return {}
-    data = data if isinstance(data, dict) else {}
-    value = read_metrics(data).get(metric)
-    iteration = data.get("iteration")
-    return {int(iteration): float(value)} if isinstance(iteration, int) and is_number(value) else {}
-
-
-READERS = {"csv": from_csv, "wandb": from_wandb, "json": from_json}
+SOURCES = ("auto", *sources.SOURCES)
 
 
 def logged(job_dir: Path, metric: str, source: str = "auto") -> dict[int, float]:
     """{iterations done: value} of ``val/<metric>`` from ``source`` (``auto``: the first source that has it)."""
-    for name in READERS if source == "auto" else (source,):
-        values = READERS[name](job_dir, metric)
+    for name in sources.SOURCES if source == "auto" else (source,):
+        values = {i: m[metric] for i, m in sources.history(job_dir, name).items() if metric in m}
         if values:
             return values
     return {}

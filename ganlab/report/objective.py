@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ganlab.report.metric_names import METRIC_ORDER
+from ganlab.report.metric_names import METRIC_ORDER, read_metrics
 
 DERIVED = {"modes_then_hq": lambda m: m["modes"] + m["hq"] / 100.0 if _has(m, "modes", "hq") else math.nan}
 #: The names ``objective`` accepts (checked before the run starts).
@@ -30,8 +30,6 @@ def names(objective) -> list[str]:
 def objective_value(objective, summary: dict | None):
     """The value(s) ``objective`` names in a run's ``metrics.json`` (``summary``; None: the job failed): a float for
     one name, a list for several, NaN where a value is missing."""
-    from ganlab.report.sweep import read_metrics
-
     metrics = read_metrics(summary or {})
     values = []
     for name in names(objective):

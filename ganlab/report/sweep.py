@@ -43,19 +43,17 @@ from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.common.run_state import FINISHED, run_state
-from ganlab.report.metric_names import METRIC_ORDER
+from ganlab.report import sources
+from ganlab.report.metric_names import METRIC_ORDER, is_numeric, read_metrics
 
 PROG = "ganlab-report"
 INTERRUPTED, NOT_STARTED = "interrupted", "not started"
 #: The statuses of a sweep's jobs, in the order the report counts them.
 STATUSES = ("ok", "failed", INTERRUPTED, NOT_STARTED)
 LABELS = {"model.unroll_steps": "k"}  # readable column / axis names
-#: nested results in metrics.json (the metric callbacks' sections), then the flat val/* keys
-METRIC_SOURCES = ("image_metrics", "mode_coverage", "intra_fid", "reconstruction")
 DEFAULT_SORT = ("classifier_fid", "fid", "classifier_kid", "kid", "modes", "hq", "mode_kl", "classifier_is", "is")
 TIEBREAK = {"modes": "hq"}
 DETAIL = re.compile(r"(_std|^n_modes|^n_samples|^iteration)$")  # in the CSV, not shown / plotted by default
-NOT_METRICS = {"iteration", "epoch"}
 
 
 class UsageError(Exception):
@@ -94,10 +92,6 @@ def lower_is_better(metric: str) -> bool:
     return metric.endswith(("fid", "kid", "mode_kl", "loss")) or metric.startswith("reconstruction_")
 
 
-def is_numeric(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def is_number(value) -> bool:
     """A finite number: rankable and plottable (NaN of a diverged run is kept in the table, not ranked)."""
     return is_numeric(value) and math.isfinite(value)
@@ -131,20 +125,16 @@ def parse_overrides(lines: list) -> dict[str, str]:
     return out
 
 
-def read_metrics(data: dict) -> dict[str, float | None]:
-    """Numbers (or null) of ``image_metrics`` / ``mode_coverage``, then the ``val/*`` keys not already there."""
-    metrics: dict[str, float | None] = {}
-    for source in METRIC_SOURCES:
-        for key, value in (data.get(source) or {}).items():
-            if key not in NOT_METRICS and (value is None or is_numeric(value)):
-                metrics.setdefault(key, value)
-    for key, value in data.items():
-        if key.startswith("val/") and (value is None or is_numeric(value)):
-            metrics.setdefault(key[len("val/") :], value)
-    return metrics
+def load_job(path: Path, sweep: Path, source: str = "json") -> Job:
+    """A job folder read back: its settings, status (from its files) and numbers (``source``: ``metrics.json``'s, or
+    the last values its CSV log or W&B offline runs hold, ``ganlab/report/sources.py``)."""
+    job = _load_job(path, sweep)
+    if source != "json" and job.status != "failed":
+        job.iteration, job.metrics = sources.final(path, source)
+    return job
 
 
-def load_job(path: Path, sweep: Path) -> Job:
+def _load_job(path: Path, sweep: Path) -> Job:
     overrides = parse_overrides(OmegaConf.to_container(OmegaConf.load(path / ".hydra" / "overrides.yaml")))
     config_file = path / ".hydra" / "config.yaml"
     config = OmegaConf.load(config_file) if config_file.is_file() else None
@@ -609,6 +599,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--metrics", help="comma-separated metrics to show and plot (default: all but *_std, n_*)")
     parser.add_argument("--sort", help="rank by this metric (default: classifier_fid, else fid, else modes + hq)")
     parser.add_argument("--per-seed", action="store_true", help="also list every job (seed) below the cells")
+    parser.add_argument(
+        "--source", default="json", choices=sources.SOURCES, help="metrics.json, or the CSV / W&B logs' last values"
+    )
     return parser.parse_args(argv)
 
 
@@ -633,7 +626,7 @@ def main(argv: list[str] | None = None) -> int:
         sweeps = [resolve_sweep(sweep) for sweep in args.sweeps]
         jobs = []
         for sweep in sweeps:
-            found = [load_job(path, sweep) for path in discover_jobs(sweep)]
+            found = [load_job(path, sweep, args.source) for path in discover_jobs(sweep)]
             found += unstarted_jobs(sweep, found)
             if not found:
                 raise UsageError(
@@ -656,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    except (OSError, ValueError, yaml.YAMLError) as exc:  # unreadable job files (e.g. broken overrides.yaml)
+    except (OSError, ValueError, yaml.YAMLError, ImportError) as exc:  # unreadable job files, W&B not installed
         print(f"{PROG}: error: cannot read the sweep: {exc}".replace("\n", " "), file=sys.stderr)
         return 2
 
