@@ -155,3 +155,19 @@ def test_the_default_profiler_is_a_reused_no_op_and_a_configured_one_is_kept(tmp
     _, trainer = fit(tmp_path / "simple", ["+trainer.profiler=simple"])
     assert type(trainer.profiler) is SimpleProfiler
     assert any("on_train_batch_end" in action for action in trainer.profiler.recorded_durations)
+
+
+def test_tensorboard_beside_csv_gets_the_numbers_and_the_pictures_at_their_iteration(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    overrides = ["logger=tensorboard", "callbacks.mode_coverage.plot_every_n_epochs=1", "trainer.log_every_n_steps=1"]
+    module, trainer = fit(tmp_path, overrides)
+    assert [type(lg).__name__ for lg in trainer.loggers] == ["CSVLogger", "TensorBoardLogger"]
+    events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"images": 0}).Reload()
+    tags = events.Tags()
+    assert "val/hq" in tags["scalars"] and {"modes/samples", "diagnostics/curves"} <= set(tags["images"])
+    hq_steps = [e.step for e in events.Scalars("val/hq")]
+    picture_steps = [e.step for e in events.Images("modes/samples")]
+    assert hq_steps == [1, 3] and picture_steps == [1, 3, 3]  # each epoch's picture on its numbers' step, + the final
+    assert all("nan" not in str(e.value).lower() for e in events.Scalars("val/hq"))

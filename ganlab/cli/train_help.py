@@ -22,6 +22,12 @@ override. Bad input is refused in one line with exit code 2 before anything is w
                                                    -z model.latent_dim, -b data.batch_size
   ganlab-train -m seed=0,1,2 loss=minimax,lsgan model.unroll_steps=0,5
                                                    a sweep (multirun/<timestamp>/<job>), one job per combination
+  ganlab-train -m <the same> hydra.sweep.dir=multirun/<timestamp>
+                                                   finish a killed sweep: finished jobs skipped, interrupted
+                                                   ones resumed exactly, missing ones run
+  ganlab-train -m hydra/launcher=parallel …        a sweep's jobs side by side, one a core (threads=N: N each)
+  ganlab-train -m hydra/sweeper=ring_search experiment=ring_gan objective=modes_then_hq
+                                                   an Optuna search over the learning rates and k
   ganlab-train ckpt_path=last model.max_iterations=6000
                                                    continue the newest run of the experiment (its file is named
                                                    first); ckpt_path=<file.ckpt> continues that checkpoint
@@ -35,7 +41,8 @@ GANLAB_METRIC_CACHE (cached real statistics).
 
 Other commands: ganlab-eval (score a checkpoint), ganlab-sample (N samples of a checkpoint as PNGs / .npz for
 external evaluators), ganlab-latent (inversion, inpainting, interpolation, arithmetic, truncation); each answers
---help. From Python: ganlab.load(path). Hydra's own help: ganlab-train --hydra-help.
+--help; ganlab-report reads sweeps. From Python: ganlab.compose, ganlab.train, ganlab.load. Loggers:
+logger=csv (default), wandb, tensorboard, or several: logger=[wandb,tensorboard]. Hydra's help: --hydra-help.
 """
 
 
