@@ -83,20 +83,24 @@ def run_job(job: dict) -> dict:
             "modes": final.get("modes", math.nan), "hq": final.get("hq", math.nan)}  # fmt: skip
 
 
-def t_interval(values: list[float]) -> tuple[float, float]:
-    """The 95 % t-interval of the mean (nan with fewer than two values)."""
+def t_interval(values: list[float], bounds: tuple[float, float] = (-math.inf, math.inf)) -> tuple[float, float]:
+    """The 95 % t-interval of the mean, clipped to the metric's range ``bounds`` (nan with fewer than two values)."""
     from scipy import stats
 
     values = [v for v in values if math.isfinite(v)]
     if len(values) < 2:
         return math.nan, math.nan
     mean, half = statistics.mean(values), stats.t.ppf(0.975, len(values) - 1) * mean_se_sd(values)[1]
-    return mean - half, mean + half
+    return max(mean - half, bounds[0]), min(mean + half, bounds[1])
 
 
-def cell(values: list[float], published: float | None, digits: int) -> list[str]:
+#: Modes in each preset's mixture (the upper end of a modes interval).
+N_MODES = {"ring_veegan": 8, "grid_veegan": 25}
+
+
+def cell(values: list[float], published: float | None, digits: int, bounds=(-math.inf, math.inf)) -> list[str]:
     mean, se, _ = mean_se_sd(values)
-    low, high = t_interval(values)
+    low, high = t_interval(values, bounds)
     inside = "—" if published is None or math.isnan(low) else ("yes" if low <= published <= high else "**no**")
     pub = "—" if published is None else f"{published:g}"
     return [f"{mean:.{digits}f} ± {se:.{digits}f}", f"[{low:.{digits}f}, {high:.{digits}f}]", pub, inside]
@@ -117,9 +121,9 @@ def summarise(rows: list[dict]) -> str:
             modes, hq = [float(r["modes"]) for r in sel], [float(r["hq"]) for r in sel]
             lines.append(
                 f"| {preset} | {name} | {len(sel)} of {total} | {', '.join(f'{m:g}' for m in modes)} | "
-                + " | ".join(cell(modes, published and published[0], 1))
+                + " | ".join(cell(modes, published and published[0], 1, (0.0, N_MODES.get(preset, math.inf))))
                 + f" | {', '.join(f'{h:.1f}' for h in hq)} | "
-                + " | ".join(cell(hq, published and published[1], 1))
+                + " | ".join(cell(hq, published and published[1], 1, (0.0, 100.0)))
                 + " |"
             )
     return "\n".join(lines)
