@@ -32,6 +32,7 @@ def test_the_interval_contains_the_published_mean_or_says_no():
     low, high = veegan.t_interval([1.0, 2.0, 3.0])
     assert low == pytest.approx(2 - 4.302653 / math.sqrt(3)) and high == pytest.approx(2 + 4.302653 / math.sqrt(3))
     assert math.isnan(veegan.t_interval([1.0])[0])
+    assert veegan.t_interval([8.0, 1.0, 8.0], (0.0, 8.0)) == (0.0, 8.0)  # a count's interval stays in its range
 
 
 def test_overrides_need_a_tag():
