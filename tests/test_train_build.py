@@ -39,7 +39,7 @@ def test_wandb_logger_is_offline_by_default_and_writes_run_files(tmp_path, monke
     try:
         _, trainer = fit(tmp_path, ["logger=wandb"])
         csv_logger, wandb_logger = trainer.loggers  # the CSV record stays beside W&B
-        assert type(csv_logger).__name__ == "CSVLogger" and (tmp_path / "csv" / "metrics.csv").is_file()
+        assert type(csv_logger).__name__ == "CSVHistoryLogger" and (tmp_path / "csv" / "metrics.csv").is_file()
         assert wandb_logger.experiment.settings.mode in ("offline", "dryrun")  # wandb calls offline "dryrun"
     finally:
         wandb.finish()
@@ -163,7 +163,7 @@ def test_tensorboard_beside_csv_gets_the_numbers_and_the_pictures_at_their_itera
 
     overrides = ["logger=tensorboard", "callbacks.mode_coverage.plot_every_n_epochs=1", "trainer.log_every_n_steps=1"]
     module, trainer = fit(tmp_path, overrides)
-    assert [type(lg).__name__ for lg in trainer.loggers] == ["CSVLogger", "TensorBoardLogger"]
+    assert [type(lg).__name__ for lg in trainer.loggers] == ["CSVHistoryLogger", "TensorBoardLogger"]
     events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"images": 0}).Reload()
     tags = events.Tags()
     assert "val/hq" in tags["scalars"] and {"modes/samples", "diagnostics/curves"} <= set(tags["images"])

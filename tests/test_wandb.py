@@ -316,7 +316,7 @@ OLD = {"id": "old12345", "project": "gan-study", "group": "multirun_2026-11-20_0
 
 
 def test_build_logger_other_loggers(tmp_path):
-    from pytorch_lightning.loggers import CSVLogger
+    from ganlab.composition.csv_history import CSVHistoryLogger as CSVLogger
 
     assert build_logger(compose_cfg(tmp_path, ["logger=none"]), None) is False
     (csv,) = build_logger(compose_cfg(tmp_path, ["logger=csv"]), None)

@@ -136,13 +136,19 @@ class RunCheckpoint(Checkpoint):
         if self.received is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)  # the iteration ended: no abandoning
         iteration = getattr(pl_module, "iteration", trainer.global_step)
+        # the epoch's last batch: the interval / time / end checkpoint waits for on_train_epoch_end, after the
+        # epoch's evaluation (a resume from a checkpoint written here would skip that evaluation)
+        last_batch = trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
         due = self.every_n_seconds is not None and time.monotonic() - self._last_save >= self.every_n_seconds
+        due = due and not last_batch
         if trainer.strategy.reduce_boolean_decision(self.received is not None or due, all=False):
             # every rank is here (the decision is agreed): a time-based checkpoint or a signal on some rank
             signalled = trainer.strategy.reduce_boolean_decision(self.received is not None, all=False)
             self.save(trainer, pl_module)
             if signalled:
                 self._exit_on_signal(trainer, pl_module)
+        elif last_batch:
+            return
         elif self.every_n_iterations and iteration % self.every_n_iterations == 0:
             self.save(trainer, pl_module)
         elif trainer.should_stop:

@@ -273,7 +273,12 @@ def build_logger(cfg: DictConfig, resume_ckpt: str | None = None):
     for node in (cfg.get("logger") or {}).values():
         if not node:
             continue
-        if not str(node.get("_target_", "")).endswith("ganlab.composition.loggers.wandb_logger"):
+        target = str(node.get("_target_", ""))
+        if target.endswith("csv_history.CSVHistoryLogger"):  # the CSV record: the history before a resume kept
+            every = OmegaConf.select(cfg, "trainer.log_every_n_steps", default=50)
+            loggers.append(instantiate(node, resume_ckpt=resume_ckpt, log_every_n_steps=every))
+            continue
+        if not target.endswith("ganlab.composition.loggers.wandb_logger"):
             loggers.append(instantiate(node))
             continue
         from ganlab.callbacks.wandb_run import wandb_run_record

@@ -268,7 +268,15 @@ class GenerativeModule(pl.LightningModule):
             "noise_states": self._gather_noise_states(),  # every rank's (None with one process)
             "torch_rng_state": torch.get_rng_state(),  # dropout and any other global draw
             "config": self.run_config,
+            # this iteration's training numbers, which Lightning sends to the loggers only after the checkpoint is
+            # written (ganlab's CSV record restores that row on resume: composition/csv_history.py)
+            "last_logged": self._last_logged_record(),
         }
+
+    def _last_logged_record(self) -> dict | None:
+        if self.last_logged is None or self.last_logged[0] != self.iteration or self._trainer is None:
+            return None
+        return {"iteration": self.iteration, "epoch": self.trainer.current_epoch, "values": dict(self.last_logged[1])}
 
     def _gather_noise_states(self) -> Tensor | None:
         """Every DDP rank's noise RNG state, (world_size, n) uint8 on the CPU; None with one process. A collective:
