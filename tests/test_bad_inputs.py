@@ -118,7 +118,13 @@ TRAIN = [
     (["experiment=ring_pacgan", "model.discriminator.pack=2", "data.batch_size=101"], ["pack=2", "batch_size=101"]),
     (["ckpt_path={files}/nope.ckpt"], ["nope.ckpt", "does not exist"]),
     (["ckpt_path={files}/corrupt.ckpt"], ["corrupt.ckpt", "not a readable checkpoint"]),
-    (["ckpt_path={files}"], ["does not exist"]),
+    (["ckpt_path={files}"], ["is a folder"]),
+    (["ckpt_path={files}/loop.ckpt"], ["loop.ckpt", "a link that resolves to nothing"]),
+    (["ckpt_path={files}/zero.ckpt"], ["zero.ckpt", "an empty file (0 bytes)"]),
+    (["model.unrol_steps=3"], ["unknown key 'unrol_steps'", "did you mean 'unroll_steps'?"]),
+    (["+optim.generater.lr=0.1"], ["a new key 'generater' in optim", "did you mean 'generator'?", "++"]),
+    (["name=" + "x" * 300], ["name=", "1 to 200 bytes"]),
+    (["trainer.max_epochs=0"], ["trainer.max_epochs=0", "null, -1 or an integer >= 1"]),
     (["experiment=grid_gan", "ckpt_path=last"], ["ckpt_path=last", "grid_gan"]),
     (["experiment=digits_dcgan", f"ckpt_path={RING_CKPT}"], ["different architecture"]),
     (["optim.generator.lr=0.5", f"ckpt_path={RING_CKPT}"], ["other settings", "optim.generator.lr"]),
@@ -237,6 +243,8 @@ def world(tmp_path_factory):
     Image.fromarray(np.zeros((28, 28), dtype=np.uint8)).save(files / "black.png")
     Image.fromarray(np.full((5, 5), 255, dtype=np.uint8)).save(files / "small.png")
     (files / "empty").mkdir()
+    (files / "zero.ckpt").write_bytes(b"")
+    (files / "loop.ckpt").symlink_to(files / "loop.ckpt")
     sweep = root / "sweep"
     result = run_in_process(
         "ganlab-train",
@@ -255,7 +263,7 @@ def world(tmp_path_factory):
 
 
 def snapshot(root: Path) -> dict[str, int]:
-    return {str(p): p.stat().st_mtime_ns for p in root.rglob("*")}
+    return {str(p): p.lstat().st_mtime_ns for p in root.rglob("*")}  # lstat: a link loop is a case
 
 
 @pytest.mark.parametrize(("script", "argv", "words"), CASES, ids=[f"{s}:{' '.join(a)}"[:160] for s, a, _ in CASES])
@@ -297,3 +305,17 @@ def test_the_probe_never_tests_on_its_training_images():
     train_ids, test_ids = set(train.dataset.indices), set(test.dataset.indices)
     assert not train_ids & test_ids and len(train_ids) == 898 and len(test_ids) == 899
     assert "disjoint" in how
+
+
+def test_a_read_only_run_folder_is_one_line_before_anything_is_written(world, tmp_path, monkeypatch):
+    import os
+
+    real = os.access
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == locked else real(p, mode, **kw))
+    result = run_in_process("ganlab-train", [*TRAIN_BASE, f"hydra.run.dir={locked / 'run'}"], tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = [x for x in result.stderr.splitlines() if x.strip()]
+    assert "cannot be written" in line and str(locked) in line and "GANLAB_OUTPUT_DIR" in line
+    assert list(locked.iterdir()) == []

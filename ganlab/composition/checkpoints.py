@@ -85,8 +85,15 @@ def read_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict:
     """The checkpoint dict (CPU tensors, ``weights_only``; treat it as read-only), or ConfigError naming ``key``
     and the problem."""
     file = Path(path).expanduser()
+    if file.is_dir():
+        raise ConfigError(f"{key}={path} is a folder; accepted: the path of {ACCEPTED}")
+    if file.is_symlink() and not file.exists():
+        raise ConfigError(f"{key}={path} is a link that resolves to nothing (a loop or a missing target); accepted: "
+                          f"the path of {ACCEPTED}")  # fmt: skip
     if not file.is_file():
         raise ConfigError(f"{key}={path} does not exist; accepted: the path of {ACCEPTED}")
+    if file.stat().st_size == 0:
+        raise ConfigError(f"{key}={path} is an empty file (0 bytes); accepted: the path of {ACCEPTED}")
     stat = file.stat()
     identity = (str(file.resolve()), stat.st_mtime_ns, stat.st_size)
     if identity in _LAST_READ:
@@ -94,7 +101,7 @@ def read_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict:
     try:
         checkpoint = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:
-        reason = one_line(exc)[:160]
+        reason = one_line(exc)[:160].strip("() ") or type(exc).__name__
         raise ConfigError(f"{key}={path} is not a readable checkpoint ({reason}); accepted: {ACCEPTED}") from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise ConfigError(f"{key}={path} holds no model weights (no state_dict); accepted: {ACCEPTED}")

@@ -180,7 +180,44 @@ def _unknown_key_message(config_name: str, combo: list[str], exc: Exception) -> 
     value = bad[0].split("=", 1)[1] if bad else "?"
     accepted = ", ".join(sorted(str(k) for k in parent))
     where = f"'{parent_key}'" if parent_key else "the top level"
-    return f"{key}={value}: unknown key '{leaf}' in {where}; accepted: {accepted} (prefix with + to add a new key)"
+    guess = did_you_mean(leaf, [str(k) for k in parent])
+    return (f"{key}={value}: unknown key '{leaf}' in {where}{guess}; accepted: {accepted} "
+            "(prefix with + to add a new key)")  # fmt: skip
+
+
+def did_you_mean(name: str, known: list[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known`` to a mistyped ``name``, else ""."""
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def check_additions(combo: list[str], compose_without) -> None:
+    """A ``+key=value`` whose new name is nearly that of an existing sibling (``+optim.generater.lr`` beside
+    ``optim.generator``) is a typo, not an addition: refused with the key it meant, before a run folder exists
+    (``++key=value`` adds it anyway). ``compose_without(override)``: the config without that override."""
+    for override in combo:
+        if not override.startswith("+") or override.startswith("++") or "=" not in override:
+            continue
+        key = override[1:].split("=", 1)[0]
+        if "/" in key or "." not in key:  # a group added (+loss/penalty=r1): Hydra checks the option
+            continue
+        node, parts = compose_without(override), key.split(".")
+        for depth, part in enumerate(parts):
+            if not isinstance(node, DictConfig):
+                break
+            if part not in node:  # the first new name on the path
+                siblings = sorted(str(k) for k in node)
+                guess = did_you_mean(part, siblings)
+                if guess:
+                    where = ".".join(parts[:depth]) or "the top level"
+                    raise ConfigError(
+                        f"{override}: a new key '{part}' in {where}{guess}; accepted: one of "
+                        f"{', '.join(siblings)}, or ++ to add it anyway"
+                    )
+                break
+            node = node[part]
 
 
 def _option_without_place_message(exc: Exception) -> str | None:
@@ -280,6 +317,7 @@ def preflight(argv: Sequence[str]) -> list[str]:
             except Exception as exc:
                 message = _unknown_key_message(args.config_name, combo, exc) or _option_without_place_message(exc)
                 raise ConfigError(message or one_line(exc)) from None
+            check_additions(combo, lambda o, c=combo: compose(args.config_name, overrides=[x for x in c if x != o]))
             validate(job.cfg)
             check_extras(job.cfg, job.launcher[0])
             check_networks_fit_data(job.cfg)

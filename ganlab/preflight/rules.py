@@ -75,7 +75,14 @@ RULES: Sequence[Rule] = (
     Rule("optim.*.eps", lambda v: is_number(v) and v > 0, "a number > 0"),
     Rule("optim.*.weight_decay", lambda v: is_number(v) and v >= 0, "a number >= 0"),
     Rule("optim.*.momentum", lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
-    Rule("trainer.max_epochs", lambda v: v is None or (is_int(v) and v >= -1), "null, -1 or an integer >= 1"),
+    Rule(
+        "trainer.max_epochs", lambda v: v is None or (is_int(v) and (v == -1 or v >= 1)), "null, -1 or an integer >= 1"
+    ),
+    Rule(
+        "name",
+        lambda v: isinstance(v, str) and 0 < len(v.encode()) <= 200 and "/" not in v,
+        "a folder name of 1 to 200 bytes without '/' (it names the run folder)",
+    ),  # fmt: skip
     Rule("trainer.max_steps", int_in(-1, -1), "-1 (ganlab counts iterations: model.max_iterations)"),
     Rule("trainer.log_every_n_steps", int_in(1), "an integer >= 1"),
     Rule("trainer.enable_progress_bar", lambda v: v in (True, False, "auto"), "true, false, auto (only on a terminal)"),

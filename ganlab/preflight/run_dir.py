@@ -31,6 +31,7 @@ def claim_run_dir(cfg: DictConfig, run_dir) -> None:
     run_dir = Path(str(run_dir))
     if secondary_rank():  # a DDP rank > 0: rank 0 holds the folder
         return
+    check_writable(run_dir)
     if not run_dir.is_dir():  # a new folder (``train.run`` locks it once Hydra made it)
         check_something_left(cfg, run_dir)
         return
@@ -61,3 +62,17 @@ def saved_run_config(run_dir, auto_resume: bool = True) -> dict | None:
 
         return plain(OmegaConf.load(saved))
     return None
+
+
+def check_writable(run_dir: Path) -> None:
+    """ConfigError unless this process may write ``run_dir`` (or create it in its nearest existing folder)."""
+    import os
+
+    here = run_dir.absolute()
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    if not os.access(here, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"hydra.run.dir={run_dir} cannot be written ({here} is read-only for this user); accepted: a folder you "
+            "can write, e.g. GANLAB_OUTPUT_DIR=<folder>"
+        )
