@@ -287,7 +287,7 @@ def test_an_unreadable_last_checkpoint_falls_back_to_the_previous_one(tmp_path, 
     previous.write_bytes(b"")
     from ganlab.common.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="last.prev.ckpt is not a readable checkpoint"):
+    with pytest.raises(ConfigError, match=r"last.prev.ckpt is an empty file \(0 bytes\)"):
         resolve_resume(str(last), tmp_path)
 
 
