@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from pathlib import Path
 
 import torch
@@ -23,12 +24,39 @@ def _plain(value):
     return value
 
 
+def read_or_set_aside(path: Path) -> dict:
+    """The JSON object at ``path`` ({} when missing). A damaged file (cut by a crash, not JSON, not an object) is
+    moved aside to ``<name>.damaged`` with one line on stderr, and the run goes on with a fresh file: a record is
+    never the reason a finished training crashes."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+        if isinstance(data, dict):
+            return data
+    except (ValueError, UnicodeDecodeError):
+        pass
+    aside = path.with_name(path.name + ".damaged")
+    path.replace(aside)
+    print(f"[ganlab] {path} was damaged (not a JSON object): moved to {aside.name}, rebuilt", file=sys.stderr)
+    return {}
+
+
 def write_metrics_json(path: str | os.PathLike, values: dict) -> dict:
-    """Merge ``values`` into the JSON file at ``path`` (atomic replace) and return the result."""
+    """Merge ``values`` into the JSON file at ``path`` — written to a temporary file beside it, fsynced, renamed over
+    it, the folder fsynced: atomic and durable — and return the result."""
     path = Path(path)
-    data = json.loads(path.read_text()) if path.exists() else {}
+    data = read_or_set_aside(path)
     data.update({k: _plain(v) for k, v in values.items()})
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    with open(tmp, "w") as handle:
+        handle.write(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
     tmp.replace(path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
     return data

@@ -44,6 +44,9 @@ def claim_run_dir(cfg: DictConfig, run_dir) -> None:
     check_config_change(saved_run_config(run_dir, cfg.get("auto_resume", True)), cfg, f"hydra.run.dir={run_dir}")
     check_something_left(cfg, run_dir)
     hold(run_dir)  # refused if taken between the check and here
+    from ganlab.callbacks.metrics_json import read_or_set_aside
+
+    read_or_set_aside(run_dir / "metrics.json")  # a damaged record rebuilt now, not found after the training
 
 
 def saved_run_config(run_dir, auto_resume: bool = True) -> dict | None:
