@@ -184,7 +184,10 @@ def test_multirun_jobs_are_distinct_runs_in_one_group(tmp_path):
         tables[source] = (tmp_path / source / "report.csv").read_text()
     assert tables["csv"] == tables["wandb"] and "hq" in tables["csv"].splitlines()[0]
     # ganlab-report reads the same values back from the offline runs (this file's reader is the oracle)
-    from ganlab.report.wandb_offline import metric_history
+    from ganlab.report.sources import from_wandb
+
+    def metric_history(job, key):
+        return {i: m[key.removeprefix("val/")] for i, m in from_wandb(job).items() if key.removeprefix("val/") in m}
 
     for job, run in zip(jobs, runs, strict=True):
         assert list(metric_history(job, "val/hq").values()) == run["history"]["val/hq"]

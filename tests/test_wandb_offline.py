@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ganlab.report import curves, wandb_offline
+from ganlab.report import curves, sources, wandb_offline
 
 pb = pytest.importorskip("wandb.proto.wandb_internal_pb2")
 
@@ -85,7 +85,7 @@ def test_curves_from_offline_runs_join_a_resumed_run_and_the_later_value_wins(tm
         offline_run(job, "20261207_100000", first)
         offline_run(job, "20261207_110000", [history_record(199, **{"val/hq": 30.0 + seed})])
         (job / "wandb" / "latest-run").symlink_to(job / "wandb" / "offline-run-20261207_110000-abc00")
-    assert wandb_offline.metric_history(sweep / "0_seed=0", "val/hq") == {100: 10.0, 200: 30.0}
+    assert {i: m["hq"] for i, m in sources.from_wandb(sweep / "0_seed=0").items()} == {100: 10.0, 200: 30.0}
     assert curves.main([str(sweep), "--metric", "hq", "--source", "wandb"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[1:] == [

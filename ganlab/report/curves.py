@@ -22,17 +22,8 @@ import sys
 from pathlib import Path
 
 from ganlab.report import sources, wandb_offline
-from ganlab.report.sweep import (
-    Parser,
-    UsageError,
-    discover_jobs,
-    fmt,
-    group_cells,
-    load_job,
-    param_value,
-    resolve_sweep,
-    summarise,
-)
+from ganlab.report.cells import fmt, group_cells, summarise
+from ganlab.report.jobs import NOT_STARTED, Parser, UsageError, param_value, read_sweeps
 
 SOURCES = ("auto", *sources.SOURCES)
 
@@ -107,14 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also draw <out>/<metric>_curves.png (mean ± sd band by cell)")
     try:
         args = parser.parse_args(argv)
-        jobs = []
-        for sweep in (resolve_sweep(s) for s in args.sweeps):
-            paths = discover_jobs(sweep)
-            if not paths:
-                raise UsageError(
-                    f"no job directories under {str(sweep)!r}; accepted: a ganlab-train -m output directory"
-                )
-            jobs += [load_job(p, sweep) for p in paths]
+        _, found = read_sweeps(args.sweeps)
+        jobs = [job for job in found if job.status != NOT_STARTED]  # a job without a folder has no curve
         if not any(logged(job.path, args.metric, args.source) for job in jobs):
             raise UsageError(
                 f"--metric {args.metric}: no job has val/{args.metric} in {args.source} records; "

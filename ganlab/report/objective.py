@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import math
 
-from ganlab.report.metric_names import METRIC_ORDER, read_metrics
+from ganlab.report.metric_names import METRIC_ORDER, is_numeric, read_metrics
 
-DERIVED = {"modes_then_hq": lambda m: m["modes"] + m["hq"] / 100.0 if _has(m, "modes", "hq") else math.nan}
+
+def _modes_then_hq(metrics: dict) -> float:
+    modes, hq = metrics.get("modes"), metrics.get("hq")
+    return modes + hq / 100.0 if is_numeric(modes) and is_numeric(hq) else math.nan
+
+
+DERIVED = {"modes_then_hq": _modes_then_hq}
 #: The names ``objective`` accepts (checked before the run starts).
 ACCEPTED = (*METRIC_ORDER, *DERIVED)
-
-
-def _has(metrics: dict, *names: str) -> bool:
-    return all(isinstance(metrics.get(n), (int, float)) and not isinstance(metrics.get(n), bool) for n in names)
 
 
 def names(objective) -> list[str]:
@@ -34,5 +36,5 @@ def objective_value(objective, summary: dict | None):
     values = []
     for name in names(objective):
         value = DERIVED[name](metrics) if name in DERIVED else metrics.get(name)
-        values.append(float(value) if _has({"v": value}, "v") else math.nan)
+        values.append(float(value) if is_numeric(value) else math.nan)
     return values[0] if len(values) == 1 else values

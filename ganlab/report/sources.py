@@ -34,28 +34,30 @@ def _number(value) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def from_csv(job_dir: Path) -> dict[int, dict[str, float]]:
+def _by_iteration(rows, step_key: str) -> dict[int, dict[str, float]]:
+    """Logged rows (dicts with Lightning's step under ``step_key``) as {step + 1: their finite ``val/*`` numbers};
+    a later row wins at the same iteration (a resumed run after the one it resumed)."""
     history: dict[int, dict[str, float]] = {}
+    for row in rows:
+        step = _number(row.get(step_key))
+        values = {k[len(PREFIX) :]: _number(v) for k, v in row.items() if k and k.startswith(PREFIX)}
+        values = {k: v for k, v in values.items() if v is not None}
+        if step is not None and values:
+            history.setdefault(int(step) + 1, {}).update(values)
+    return history
+
+
+def from_csv(job_dir: Path) -> dict[int, dict[str, float]]:
+    rows = []
     for path in sorted(Path(job_dir).glob("csv/**/metrics.csv")):
         with open(path, newline="") as handle:
-            for row in csv.DictReader(handle):
-                values = {k[len(PREFIX) :]: _number(v) for k, v in row.items() if k and k.startswith(PREFIX)}
-                values = {k: v for k, v in values.items() if v is not None}
-                if values and row.get("step") not in (None, ""):
-                    history.setdefault(int(row["step"]) + 1, {}).update(values)
-    return history
+            rows += list(csv.DictReader(handle))
+    return _by_iteration(rows, "step")
 
 
 def from_wandb(job_dir: Path) -> dict[int, dict[str, float]]:
-    history: dict[int, dict[str, float]] = {}
-    for log in wandb_offline.offline_runs(job_dir):
-        for row in wandb_offline.history(log):
-            step = _number(row.get("trainer/global_step"))
-            values = {k[len(PREFIX) :]: _number(v) for k, v in row.items() if k.startswith(PREFIX)}
-            values = {k: v for k, v in values.items() if v is not None}
-            if step is not None and values:
-                history.setdefault(int(step) + 1, {}).update(values)
-    return history
+    rows = [row for log in wandb_offline.offline_runs(job_dir) for row in wandb_offline.history(log)]
+    return _by_iteration(rows, "trainer/global_step")
 
 
 def from_json(job_dir: Path) -> dict[int, dict[str, float]]:

@@ -92,15 +92,3 @@ def offline_runs(job_dir: Path) -> list[Path]:
     """The ``run-<id>.wandb`` logs of a run folder's offline W&B runs, oldest first (a resumed offline run is a new
     W&B run in the same folder; ``wandb/latest-run`` is a link to one of them and is skipped)."""
     return sorted(p for run in sorted(Path(job_dir).glob("wandb/offline-run-*")) for p in run.glob("run-*.wandb"))
-
-
-def metric_history(job_dir: Path, key: str) -> dict[int, float]:
-    """{iterations done: value} of ``key`` over the folder's offline runs (Lightning's ``trainer/global_step`` is the
-    step of the last iteration, so + 1; a later run's value wins, as after a resume)."""
-    values: dict[int, float] = {}
-    for log in offline_runs(job_dir):
-        for row in history(log):
-            step, value = row.get("trainer/global_step"), row.get(key)
-            if isinstance(step, (int, float)) and isinstance(value, (int, float)) and not isinstance(value, bool):
-                values[int(step) + 1] = float(value)
-    return values
