@@ -7,7 +7,6 @@ of a multirun sweep) before Hydra creates anything.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,18 +20,17 @@ import ganlab.composition.schemas  # noqa: F401  (registers the structured-confi
 from ganlab.common.errors import CONF_DIR, PRIMARY, ConfigError, one_line
 from ganlab.preflight.checks import validate
 from ganlab.preflight.extras import check_extras
+from ganlab.preflight.key_messages import check_additions, option_without_place_message, unknown_key_message
 from ganlab.preflight.run_dir import claim_run_dir
 from ganlab.preflight.sweep_rules import (
+    MAX_SWEEP_CHECKS,
     SweepJob,
+    check_search_space,
     check_sweep_folder,
     has_interval,
     is_search,
-    search_values,
     task_jobs,
 )
-
-MAX_SWEEP_CHECKS = 256
-
 
 # --------------------------------------------------------------------------- command line
 #: The course report's flags (ex2.py) mapped to Hydra overrides.
@@ -160,80 +158,6 @@ def sweep_jobs(overrides) -> list[tuple[int, list[str], list[str]]]:
     return [(num, job, [*hydra_part, *job]) for num, job in enumerate(jobs[:MAX_SWEEP_CHECKS])]
 
 
-def _unknown_key_message(config_name: str, combo: list[str], exc: Exception) -> str | None:
-    """For ``model.foo=1``: name the key, the value and the keys that ``model`` accepts."""
-    from hydra import compose
-
-    match = re.search(r"Could not override '([^']+)'", str(exc))
-    if not match:
-        return None
-    key = match.group(1)
-    bad = [o for o in combo if o.split("=", 1)[0].lstrip("+~") == key]
-    try:
-        base = compose(config_name, overrides=[o for o in combo if o not in bad])
-    except Exception:
-        return None
-    parent_key, _, leaf = key.rpartition(".")
-    parent = OmegaConf.select(base, parent_key) if parent_key else base
-    if not isinstance(parent, DictConfig):
-        return None
-    value = bad[0].split("=", 1)[1] if bad else "?"
-    accepted = ", ".join(sorted(str(k) for k in parent))
-    where = f"'{parent_key}'" if parent_key else "the top level"
-    guess = did_you_mean(leaf, [str(k) for k in parent])
-    return (f"{key}={value}: unknown key '{leaf}' in {where}{guess}; accepted: {accepted} "
-            "(prefix with + to add a new key)")  # fmt: skip
-
-
-def did_you_mean(name: str, known: list[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``known`` to a mistyped ``name``, else ""."""
-    import difflib
-
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def check_additions(combo: list[str], compose_without) -> None:
-    """A ``+key=value`` whose new name is nearly that of an existing sibling (``+optim.generater.lr`` beside
-    ``optim.generator``) is a typo, not an addition: refused with the key it meant, before a run folder exists
-    (``++key=value`` adds it anyway). ``compose_without(override)``: the config without that override."""
-    for override in combo:
-        if not override.startswith("+") or override.startswith("++") or "=" not in override:
-            continue
-        key = override[1:].split("=", 1)[0]
-        if "/" in key or "." not in key:  # a group added (+loss/penalty=r1): Hydra checks the option
-            continue
-        node, parts = compose_without(override), key.split(".")
-        for depth, part in enumerate(parts):
-            if not isinstance(node, DictConfig):
-                break
-            if part not in node:  # the first new name on the path
-                siblings = sorted(str(k) for k in node)
-                guess = did_you_mean(part, siblings)
-                if guess:
-                    where = ".".join(parts[:depth]) or "the top level"
-                    raise ConfigError(
-                        f"{override}: a new key '{part}' in {where}{guess}; accepted: one of "
-                        f"{', '.join(siblings)}, or ++ to add it anyway"
-                    )
-                break
-            node = node[part]
-
-
-def _option_without_place_message(exc: Exception) -> str | None:
-    """For ``loss=began +loss/penalty=r1``: a group option whose keys the chosen schema does not have (BEGAN's loss
-    takes no penalties and no augmentation)."""
-    match = re.search(r"In '(\w+)/(\w+)/(\w+)'.*Key '(\w+)' not in '(\w+)'", one_line(exc))
-    if not match:
-        return None
-    parent, group, option, key, schema = match.groups()
-    example = {"loss": " (e.g. loss=non_saturating, loss=hinge)", "model": " (e.g. model=gan_dcgan)"}.get(parent, "")
-    return (
-        f"{parent}/{group}={option} cannot be added here: the chosen {parent} ({schema}) has no '{key}'; "
-        f"accepted: a {parent} with '{key}'{example}, or no {parent}/{group}"
-    )
-
-
 def _launcher_choice(hydra_cfg: DictConfig) -> tuple[str, int | None]:
     """(hydra/launcher choice, hydra.launcher.tasks_per_node or None) of one composed job's ``hydra`` node."""
     launcher = OmegaConf.select(hydra_cfg, "runtime.choices", default={}).get("hydra/launcher", "basic")
@@ -258,31 +182,24 @@ class Job:
         return cls(full, run_dir, launcher)
 
 
-def check_search_space(args: ParsedArgs, full: DictConfig, search_path: list[str], compose) -> None:
-    """A search sweeper's space: every setting the preflight can know before the sampler draws (each choice, each
-    interval's ends, with the command's own overrides) composed and checked; one line says what stays unchecked."""
-    import itertools
+def compose_checked(args: ParsedArgs, combo: list[str], compose, context: str = "") -> tuple[DictConfig, Job]:
+    """One job composed (its full config, ``hydra`` included, and the ``Job``) and checked: settings, extras, nets
+    against the data. ConfigError naming the first problem, ``context`` appended (e.g. the search-space values)."""
+    from ganlab.composition.fit import check_networks_fit_data
 
-    axes, partial = search_values(OmegaConf.select(full, "hydra.sweeper.params", default=None))
-    base = [o for o in args.overrides if not o.startswith("hydra.searchpath=")] + search_path
-    combos = list(itertools.islice(itertools.product(*axes), MAX_SWEEP_CHECKS))
-    for values in combos:
-        combo = [*base, *values]
-        try:
-            job = Job.of(compose(args.config_name, overrides=combo, return_hydra_config=True), True)
-        except Exception as exc:
-            message = _unknown_key_message(args.config_name, combo, exc) or _option_without_place_message(exc)
-            raise ConfigError(f"{message or one_line(exc)} (in the search space: {' '.join(values)})") from None
-        try:
-            validate(job.cfg)
-            from ganlab.composition.fit import check_networks_fit_data
-
-            check_networks_fit_data(job.cfg)
-        except ConfigError as exc:
-            raise ConfigError(f"{exc} (in the search space: {' '.join(values)})") from None
-    inside = "; values inside an interval are drawn per trial and checked when it starts" if partial else ""
-    print(f"[ganlab] search: {len(combos)} settings of the space checked (every choice, each interval's ends){inside}",
-          flush=True)  # fmt: skip
+    try:
+        full = compose(args.config_name, overrides=combo, return_hydra_config=True)
+        job = Job.of(full.copy(), args.multirun)
+    except Exception as exc:
+        message = unknown_key_message(args.config_name, combo, exc) or option_without_place_message(exc)
+        raise ConfigError(f"{message or one_line(exc)}{context}") from None
+    try:
+        validate(job.cfg)
+        check_extras(job.cfg, job.launcher[0])
+        check_networks_fit_data(job.cfg)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}{context}") from None
+    return full, job
 
 
 def preflight(argv: Sequence[str]) -> list[str]:
@@ -290,7 +207,6 @@ def preflight(argv: Sequence[str]) -> list[str]:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from ganlab.composition.fit import check_networks_fit_data
     from ganlab.preflight.ddp_rules import check_ddp_multirun
 
     argv = translate_aliases(argv)
@@ -309,23 +225,16 @@ def preflight(argv: Sequence[str]) -> list[str]:
         swept, cfgs = [], {}
         for num, task, combo in jobs:
             combo = [o for o in combo if not o.startswith("hydra.searchpath=")] + search_path
-            try:
-                full = compose(args.config_name, overrides=combo, return_hydra_config=True)
-                if args.multirun:
-                    swept.append(SweepJob(num, task, full.copy()))
-                job = Job.of(full, args.multirun)
-            except Exception as exc:
-                message = _unknown_key_message(args.config_name, combo, exc) or _option_without_place_message(exc)
-                raise ConfigError(message or one_line(exc)) from None
-            check_additions(combo, lambda o, c=combo: compose(args.config_name, overrides=[x for x in c if x != o]))
-            validate(job.cfg)
-            check_extras(job.cfg, job.launcher[0])
-            check_networks_fit_data(job.cfg)
+            full, job = compose_checked(args, combo, compose)
+            if num == 0:  # the + additions are the same keys in every job: checked once
+                check_additions(combo, lambda o, c=combo: compose(args.config_name, overrides=[x for x in c if x != o]))
+            swept.append(SweepJob(num, task, full))
             cfgs[num] = job.cfg
             if args.multirun:
                 check_ddp_multirun(job.cfg, True, *job.launcher)
-        if args.multirun and swept and is_search(swept[0].full):
-            check_search_space(args, swept[0].full, search_path, compose)
+        if args.multirun and is_search(swept[0].full):
+            base = [o for o in args.overrides if not o.startswith("hydra.searchpath=")] + search_path
+            check_search_space(swept[0].full, base, lambda combo, why: compose_checked(args, combo, compose, why))
         elif args.multirun and has_interval(overrides):
             raise ConfigError(
                 "interval(…) is drawn by a search sweeper; accepted: hydra/sweeper=ring_search or hydra/sweeper=optuna "

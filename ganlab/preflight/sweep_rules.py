@@ -17,6 +17,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from ganlab.common.errors import ConfigError
 
 JOB_FOLDER = re.compile(r"^(\d+)_")
+#: At most this many settings of a sweep (or of a search space) are composed and checked up front.
+MAX_SWEEP_CHECKS = 256
 
 
 @dataclass
@@ -36,6 +38,17 @@ class SweepJob:
         return sweep, sweep / str(self.full.hydra.sweep.subdir)
 
 
+def checkable_values(override) -> tuple[list[str], bool]:
+    """The values of an override the preflight can check — every value of a list, ``choice`` or ``range``, the two
+    ends of an ``interval`` — as strings, and whether values stay unchecked (an interval's inside)."""
+    if override.is_discrete_sweep():
+        return list(override.sweep_string_iterator()), False
+    if override.is_sweep_override():
+        value = override.value()
+        return [str(value.start), str(value.end)], True
+    return [override.get_value_element_as_str()], False
+
+
 def task_jobs(task_overrides) -> list[list[str]]:
     """The jobs of a multirun in the order (= job numbers) and spelling (= ``.hydra/overrides.yaml``) of Hydra's
     basic sweeper, whose product ganlab's sweeper keeps. An ``interval(a, b)`` (a search sweeper's, on the command
@@ -46,8 +59,8 @@ def task_jobs(task_overrides) -> list[list[str]]:
     parser, overrides = OverridesParser.create(), []
     for override in task_overrides:
         if override.is_sweep_override() and not override.is_discrete_sweep():
-            value, key = override.value(), override.get_key_element()
-            override = parser.parse_override(f"{key}=choice({value.start},{value.end})")
+            ends = ",".join(checkable_values(override)[0])
+            override = parser.parse_override(f"{override.get_key_element()}=choice({ends})")
         overrides.append(override)
     return BasicSweeper.split_arguments(overrides, None)[0]
 
@@ -104,23 +117,31 @@ def check_sweep_folder(jobs: list[SweepJob], cfgs: dict[int, DictConfig]) -> Non
 
 
 def search_values(params) -> tuple[list[list[str]], bool]:
-    """For a search sweeper's ``hydra.sweeper.params``: per key the values the preflight can check — every value
-    of a ``choice`` or ``range``, the two ends of an ``interval`` — and whether any values stay unchecked (the
-    inside of an interval: drawn by the sampler when a trial starts)."""
+    """For a search sweeper's ``hydra.sweeper.params``: per key the ``key=value`` settings the preflight can check
+    (``checkable_values``), and whether any values stay unchecked (drawn by the sampler when a trial starts)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     parser, axes, partial = OverridesParser.create(), [], False
     for key, spec in (params or {}).items():
-        override = parser.parse_override(f"{key}={spec}")
-        if override.is_discrete_sweep():
-            axes.append([f"{key}={v}" for v in override.sweep_string_iterator()])
-        elif override.is_sweep_override():  # an interval: its ends
-            value = override.value()
-            axes.append([f"{key}={v}" for v in (value.start, value.end)])
-            partial = True
-        else:
-            axes.append([f"{key}={spec}"])
+        values, unchecked = checkable_values(parser.parse_override(f"{key}={spec}"))
+        axes.append([f"{key}={v}" for v in values])
+        partial = partial or unchecked
     return axes, partial
+
+
+def check_search_space(full: DictConfig, base: list[str], check) -> None:
+    """A search sweeper's space: every setting the preflight can know before the sampler draws (each choice, each
+    interval's ends, with the command's own overrides ``base``) checked by ``check(overrides, context)``; one line
+    says what stays unchecked."""
+    import itertools
+
+    axes, partial = search_values(OmegaConf.select(full, "hydra.sweeper.params", default=None))
+    combos = list(itertools.islice(itertools.product(*axes), MAX_SWEEP_CHECKS))
+    for values in combos:
+        check([*base, *values], f" (in the search space: {' '.join(values)})")
+    inside = "; values inside an interval are drawn per trial and checked when it starts" if partial else ""
+    print(f"[ganlab] search: {len(combos)} settings of the space checked (every choice, each interval's ends){inside}",
+          flush=True)  # fmt: skip
 
 
 def is_search(full: DictConfig) -> bool:
