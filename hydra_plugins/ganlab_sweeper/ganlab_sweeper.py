@@ -63,12 +63,14 @@ class GanlabSweeper(BasicSweeper):
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         todo, states = [], {}
         for index, overrides in enumerate(jobs):
-            folder, config = self.job_dir(index, overrides)
-            limit = OmegaConf.select(config, "model.max_iterations", default=None)
-            states[index] = run_state(folder, limit)
+            if not sweep_dir.is_dir():  # a new sweep: every job is to run, no folder to look at (nor to compose)
+                states[index] = "new"
+            else:
+                folder, config = self.job_dir(index, overrides)
+                states[index] = run_state(folder, OmegaConf.select(config, "model.max_iterations", default=None))
             if states[index] != FINISHED:
                 todo.append(index)
-        resumed = sweep_dir.is_dir() and any(state != "new" for state in states.values())
+        resumed = any(state != "new" for state in states.values())
         sweep_dir.mkdir(parents=True, exist_ok=True)
         if not (sweep_dir / "multirun.yaml").is_file():
             OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
