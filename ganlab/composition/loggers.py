@@ -76,10 +76,14 @@ def wandb_group(fallback: Any = None) -> str | None:
     shown = swept.split(",") if swept else []
     if sorted(shown) == cell:
         return unique_label(f"{fallback}:{','.join(cell)}")
+    digest = short_hash(",".join(cell))
+    return unique_label(f"{fallback}:{swept}~{digest}" if swept else f"{fallback}~{digest}")
+
+
+def short_hash(text: str) -> str:
     import hashlib
 
-    digest = hashlib.sha1(",".join(cell).encode()).hexdigest()[:8]
-    return unique_label(f"{fallback}:{swept}~{digest}" if swept else f"{fallback}~{digest}")
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
 def unique_label(text: str, max_len: int = MAX_NAME_LEN) -> str:
@@ -87,9 +91,7 @@ def unique_label(text: str, max_len: int = MAX_NAME_LEN) -> str:
     clean = sanitize(text, 10**6)
     if len(clean) <= max_len:
         return clean
-    import hashlib
-
-    digest = hashlib.sha1(clean.encode()).hexdigest()[:8]
+    digest = short_hash(clean)
     return f"{clean[: max_len - len(digest) - 1]}~{digest}"
 
 
