@@ -23,9 +23,10 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from ganlab.losses import DiscriminatorFn
+from ganlab.optimizers import TFAdam, tf_epsilon
 
 #: The optimizers the functional look-ahead reproduces (exact classes: a subclass may step differently).
-SUPPORTED = (torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.SGD)
+SUPPORTED = (torch.optim.Adam, TFAdam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.SGD)
 
 
 def check_supported(optimizer: torch.optim.Optimizer) -> None:
@@ -66,7 +67,8 @@ class FunctionalOptimizer:
 
     def __init__(self, optimizer: torch.optim.Optimizer, named_params: list[tuple[str, Tensor]], differentiable):
         check_supported(optimizer)
-        self.kind = type(optimizer).__name__
+        self.tf_eps = isinstance(optimizer, TFAdam)  # Adam with TensorFlow's ε placement (ganlab.optimizers)
+        self.kind = "Adam" if self.tf_eps else type(optimizer).__name__
         self.differentiable = differentiable
         group_of = {id(p): g for g in optimizer.param_groups for p in g["params"]}
         buckets: dict[tuple[int, float], _Bucket] = {}
@@ -121,11 +123,12 @@ class FunctionalOptimizer:
             st["m"] = torch._foreach_add(torch._foreach_mul(st["m"], b1), gs, alpha=1.0 - b1)
             st["v"] = torch._foreach_addcmul(torch._foreach_mul(st["v"], b2), gs, gs, value=1.0 - b2)
             bc1, bc2 = 1.0 - b1**bucket.step, 1.0 - b2**bucket.step
+            eps = tf_epsilon(group["tf_eps"], b2, bucket.step) if self.tf_eps else group["eps"]
             if self.differentiable:
-                denom = self._denominator(torch._foreach_div(st["v"], bc2), group["eps"])
+                denom = self._denominator(torch._foreach_div(st["v"], bc2), eps)
             else:  # torch.optim.Adam's arithmetic: sqrt(v) / sqrt(bc2) + eps
                 denom = torch._foreach_add(torch._foreach_div(torch._foreach_sqrt(st["v"]), math.sqrt(bc2)),
-                                             group["eps"])  # fmt: skip
+                                             eps)  # fmt: skip
             return self._addcdiv(ps, st["m"], denom, -lr / bc1)
         if wd:
             gs = torch._foreach_add(gs, ps, alpha=wd)

@@ -280,3 +280,17 @@ def test_protocol_benchmark_compares_with_the_published_rows_within_two_standard
         {"iteration": 1000, "modes": 7.0, "hq": 3.5, "mode_kl": 0.9},
         {"iteration": 2000, "modes": 18.0, "hq": 8.0, "mode_kl": pytest.approx(float("nan"), nan_ok=True)},
     ]
+
+
+def test_veegan_preset_with_tensorflow_adam_trains_second_order(hydra_conf):
+    """optim=metz2d_tf: the reference's ε placement for both players, through the second-order look-ahead too."""
+    from ganlab.composition.build import build_module
+    from ganlab.optimizers import TFAdam
+
+    cfg = compose("train", overrides=["experiment=ring_veegan", "optim=metz2d_tf", "model.unroll_steps=2"])
+    module = build_module(cfg, record_config=False)
+    optimizers = [entry["optimizer"] for entry in module.configure_optimizers()]
+    assert all(isinstance(opt, TFAdam) for opt in optimizers)
+    assert sorted(opt.param_groups[0]["lr"] for opt in optimizers) == [1e-4, 1e-3]
+    fit(module, real_points(), iterations=2)
+    assert module.iteration == 2 and all(torch.isfinite(p).all() for p in module.parameters())

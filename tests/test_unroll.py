@@ -7,11 +7,13 @@ import torch
 from torch import nn
 
 from ganlab.losses import GANLoss, NonSaturating
+from ganlab.optimizers import TFAdam
 from ganlab.unroll import FunctionalOptimizer, check_supported, lookahead
 
 OPTIMIZERS = {
     "adam": lambda p: torch.optim.Adam(p, lr=1e-2, betas=(0.5, 0.999)),
     "adam_wd": lambda p: torch.optim.Adam(p, lr=1e-2, weight_decay=0.1),
+    "tf_adam": lambda p: TFAdam(p, lr=1e-2, betas=(0.5, 0.999), eps=1e-3),  # ε large enough to matter
     "adamw": lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.1),
     "rmsprop": lambda p: torch.optim.RMSprop(p, lr=1e-3),
     "rmsprop_momentum": lambda p: torch.optim.RMSprop(p, lr=1e-3, momentum=0.9),
