@@ -10,6 +10,8 @@ from pathlib import Path
 
 import torch
 
+from ganlab.common.durable import write_durably
+
 
 def _plain(value):
     """JSON-safe value: tensors → numbers, NaN/inf → null, recursively."""
@@ -43,20 +45,11 @@ def read_or_set_aside(path: Path) -> dict:
 
 
 def write_metrics_json(path: str | os.PathLike, values: dict) -> dict:
-    """Merge ``values`` into the JSON file at ``path`` — written to a temporary file beside it, fsynced, renamed over
-    it, the folder fsynced: atomic and durable — and return the result."""
+    """Merge ``values`` into the JSON file at ``path`` — atomic and durable (``write_durably``) — and return the
+    result."""
     path = Path(path)
     data = read_or_set_aside(path)
     data.update({k: _plain(v) for k, v in values.items()})
-    tmp = path.with_suffix(".json.tmp")
-    with open(tmp, "w") as handle:
-        handle.write(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    text = json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    write_durably(path, lambda f: f.write(text.encode()), what=f"the previous {path.name}")
     return data

@@ -9,9 +9,11 @@ When it is written (always at an iteration boundary, so resuming from it is bit-
   and the resume line. An iteration still running ``grace_seconds`` after the signal is abandoned (the process
   exits with the same code, naming the checkpoint it resumes from): a signal is honoured within seconds.
 
-How: the new file is written beside the old one and fsynced, the old one becomes ``last.prev.ckpt`` (a hard link,
-so a ``last.ckpt`` exists at every instant) and the new one is renamed over ``last.ckpt``: a crash while writing
-leaves both generations intact, and resuming falls back to ``last.prev.ckpt`` when ``last.ckpt`` is unreadable.
+How: the old file becomes ``last.prev.ckpt`` too (a hard link, so a ``last.ckpt`` exists at every instant), then the
+new one is written beside it in the run folder, never ``$TMPDIR`` (``composition/checkpoint_io.py``), fsynced and
+renamed over ``last.ckpt``: a crash while writing leaves both generations intact, and resuming falls back to
+``last.prev.ckpt`` when ``last.ckpt`` is unreadable. A full disk stops the run with one line naming the path and the
+free space (exit 4), the previous checkpoint intact. Temporary files a killed writer left are removed at start.
 
 Requeueing has exactly one owner (Lightning's own SLURM auto-requeue is switched off by
 ``ganlab.composition.build.build``):
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -34,6 +37,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Checkpoint
 
+from ganlab.common.durable import stale_temporaries, write_durably
 from ganlab.common.runtime import say, slurm_job_id
 
 log = logging.getLogger(__name__)
@@ -56,29 +60,20 @@ def requeue_owner(signum: int, previous) -> str | None:
     return "ganlab" if slurm_job_id() else None
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def keep_as_previous(last: Path, previous: Path) -> None:
+    """``previous`` becomes a second name of the current ``last`` (a hard link, renamed into place; a durable copy on
+    a filesystem without hard links), so that ``last`` can be replaced while a previous generation stays."""
+    if not last.is_file():
+        return
+    staged = previous.with_name(previous.name + ".tmp")
+    staged.unlink(missing_ok=True)
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def rotate_into_place(new: Path, last: Path, previous: Path | None) -> None:
-    """``new`` becomes ``last``; the old ``last`` becomes ``previous`` (when given). ``last`` exists throughout."""
-    _fsync(new)
-    if previous is not None and last.is_file():
-        staged = previous.with_name(previous.name + ".tmp")
-        staged.unlink(missing_ok=True)
-        try:
-            os.link(last, staged)
-        except OSError:  # a filesystem without hard links
-            import shutil
-
-            shutil.copy2(last, staged)
-        os.replace(staged, previous)
-    os.replace(new, last)
-    _fsync(last.parent)
+        os.link(last, staged)
+    except OSError:  # a filesystem without hard links
+        with last.open("rb") as source:
+            write_durably(previous, lambda f: shutil.copyfileobj(source, f), what="the previous checkpoint")
+        return
+    os.replace(staged, previous)
 
 
 class RunCheckpoint(Checkpoint):
@@ -117,10 +112,9 @@ class RunCheckpoint(Checkpoint):
         if self.saved_iteration == iteration and self.path.is_file():
             return  # e.g. an epoch end right after an interval checkpoint
         self.dirpath.mkdir(parents=True, exist_ok=True)
-        staging = self.dirpath / f".{LAST}.{os.getpid()}.tmp"
-        trainer.save_checkpoint(staging)
-        if trainer.is_global_zero:
-            rotate_into_place(staging, self.path, self.previous)
+        if trainer.is_global_zero and self.previous is not None:
+            keep_as_previous(self.path, self.previous)
+        trainer.save_checkpoint(self.path)  # RunFolderCheckpointIO: beside it, fsynced, renamed over it
         trainer.strategy.barrier("ganlab_last_checkpoint")
         self.saved_iteration, self._last_save = iteration, time.monotonic()
 
@@ -128,6 +122,10 @@ class RunCheckpoint(Checkpoint):
         # After Lightning registered its own handlers (they are restored by Lightning's teardown; ours by ours).
         self._module, self._last_save = pl_module, time.monotonic()
         self.saved_iteration = getattr(pl_module, "iteration", None)  # the checkpoint it resumed from (or none)
+        if trainer.is_global_zero:  # what a killed writer left (this run writes none before its first save)
+            for stale in stale_temporaries(self.dirpath):
+                stale.unlink(missing_ok=True)
+                say(f"[ganlab] removed {stale}: a temporary file left by an interrupted write")
         for sig in self.signals:
             self._previous_handlers[sig] = signal.getsignal(sig)
             signal.signal(sig, self._record)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.common.errors import CONF_DIR, ConfigError, Diverged, one_line
+from ganlab.common.errors import CONF_DIR, ConfigError, Diverged, StorageFull, one_line
 from ganlab.common.path_args import quote_paths
 from ganlab.common.validators import Rule
 from ganlab.preflight.rules import check_rules
@@ -19,11 +19,14 @@ HELP_FLAGS = ("-h", "--help")
 
 
 def exit_code(exc: BaseException) -> int | None:
-    """2 for the user's mistake (a setting, a missing file), 3 for a run that diverged, None for a crash."""
+    """2 for the user's mistake (a setting, a missing file), 3 for a run that diverged, 4 for a full disk, None for a
+    crash."""
     if isinstance(exc, ConfigError):
         return 2
     if isinstance(exc, Diverged):
         return 3
+    if isinstance(exc, StorageFull):
+        return 4
     return None
 
 
@@ -33,11 +36,11 @@ def _to_stderr(line: str) -> None:
 
 @contextmanager
 def one_line_errors(prog: str, tell: Callable[[str], object] = _to_stderr) -> Iterator[None]:
-    """A ConfigError or Diverged inside becomes ``<prog>: error: <message>`` and its exit code; anything else
-    propagates (a crash keeps its traceback)."""
+    """A ConfigError, Diverged or StorageFull inside becomes ``<prog>: error: <message>`` and its exit code; anything
+    else propagates (a crash keeps its traceback)."""
     try:
         yield
-    except (ConfigError, Diverged) as exc:
+    except (ConfigError, Diverged, StorageFull) as exc:
         tell(f"{prog}: error: {exc}")
         sys.exit(exit_code(exc))
 

@@ -42,3 +42,8 @@ class NothingToTrain(Exception):
 
 class Diverged(RuntimeError):
     """Training produced a non-finite loss, gradient or weight (``callbacks/divergence.py``); one line for the user."""
+
+
+class StorageFull(OSError):
+    """A run file could not be written because its filesystem is full; one line naming the path and the free
+    space, the previous file intact (``composition/checkpoint_io.py``)."""

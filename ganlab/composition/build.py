@@ -89,10 +89,13 @@ def experiment_dir(cfg: DictConfig) -> Path:
 
 
 def cluster_plugins() -> list:
-    """On Slurm, Lightning's own auto-requeue is off: requeueing has one owner (``callbacks/run_checkpoint.py``)."""
+    """Checkpoints written in the run folder only (``composition/checkpoint_io.py``); on Slurm, Lightning's own
+    auto-requeue is off: requeueing has one owner (``callbacks/run_checkpoint.py``)."""
     from lightning_fabric.plugins.environments import SLURMEnvironment
 
-    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
+    from ganlab.composition.checkpoint_io import RunFolderCheckpointIO
+
+    return [RunFolderCheckpointIO()] + ([SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else [])
 
 
 # --------------------------------------------------------------------------- restoring a trained module

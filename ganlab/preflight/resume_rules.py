@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from ganlab.common.durable import write_durably
 from ganlab.common.errors import ConfigError
 
 #: Keys (and subtrees) a resume may change.
@@ -118,13 +120,35 @@ def check_config_change(saved: dict | None, cfg: DictConfig, what: str) -> dict:
     return {**allowed, **refused}
 
 
+def read_resumes(path: Path) -> list[str]:
+    """The valid lines of ``resumes.jsonl``. A damaged file (a line that is not a JSON object: a write cut by a crash,
+    an edit) is set aside as ``resumes.jsonl.damaged`` with one line on stderr; its valid lines are kept."""
+    if not path.is_file():
+        return []
+    lines, damaged = [], False
+    for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
+        try:
+            valid = isinstance(json.loads(line), dict)
+        except ValueError:
+            valid = False
+        damaged |= not valid
+        lines += [line] if valid else []
+    if damaged:
+        aside = path.with_name(path.name + ".damaged")
+        path.replace(aside)
+        kept = f"its {len(lines)} valid line(s) kept"
+        print(f"[ganlab] {path} was damaged: moved to {aside.name}, {kept}", file=sys.stderr)
+    return lines
+
+
 def record_resume(run_dir: Path, checkpoint: str, iteration, changed: dict) -> None:
-    """Appends this resume to ``<run_dir>/resumes.jsonl``."""
+    """Adds this resume to ``<run_dir>/resumes.jsonl`` (rewritten atomically and durably: a crash leaves the old
+    file or the new one)."""
     entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "checkpoint": checkpoint, "iteration": iteration}
     entry["changed"] = {k: v for k, v in changed.items() if not k.startswith("paths.")}
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / RESUMES, "a") as handle:
-        handle.write(json.dumps(entry, default=str) + "\n")
+    path = run_dir / RESUMES
+    text = "".join(line + "\n" for line in [*read_resumes(path), json.dumps(entry, default=str)])
+    write_durably(path, lambda f: f.write(text.encode()), what=f"the previous {RESUMES}")
 
 
 def resume_path(cfg: DictConfig) -> str | None:
