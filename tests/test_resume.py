@@ -303,3 +303,67 @@ def test_extending_a_finished_run_is_exact(tmp_path, straight_run):
     assert resumed.iteration == N
     assert_identical(straight.state_dict(), resumed.state_dict())
     assert_identical(optimizer_tensors(straight_trainer), optimizer_tensors(trainer))
+
+
+# ------------------------------------------------------------------------------ signals after training (issue #33)
+class SignalInFinalEvaluation(pl.Callback):
+    """Sends ``signum`` to this process at the start of the final phase (on_fit_end), then "evaluates" for 60 s."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+
+    def on_fit_end(self, trainer, pl_module):
+        import time
+
+        os.kill(os.getpid(), self.signum)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("where", "signum"),
+    [("final evaluation", signal.SIGTERM), ("final evaluation", signal.SIGINT), ("last iteration", signal.SIGTERM)],
+)
+def test_a_signal_after_the_last_iteration_stops_at_once_and_a_rerun_does_only_the_final_evaluation(
+    tmp_path, capsys, where, signum
+):
+    import time
+
+    from ganlab.preflight.resume_rules import check_something_left
+
+    overrides = CASES["ring_unrolled_k2"] + ["callbacks.last_checkpoint.grace_seconds=1", "logger=csv"]
+    fit(tmp_path / "straight", overrides)
+    run_dir = tmp_path / "run"
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=[*COMMON, f"paths.run_dir={run_dir}", *overrides])
+    datamodule, module, trainer = build(cfg)
+    if where == "final evaluation":
+        trainer.callbacks.insert(0, SignalInFinalEvaluation(signum))
+    else:
+        trainer.callbacks.insert(0, SignalAt(N, signum))
+    started = time.monotonic()
+    with pytest.raises(Preempted) as exit_info:
+        trainer.fit(module, datamodule=datamodule)
+    assert exit_info.value.code == 128 + signum and time.monotonic() - started < 30
+    last = run_dir / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["ganlab"]["iteration"] == N
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    phase = "final evaluation" if where == "final evaluation" else "training"
+    assert metrics["preempted"]["phase"] == phase and metrics["preempted"]["iteration"] == N
+    assert "mode_coverage" not in metrics  # the final evaluation did not run
+    line = [x for x in capsys.readouterr().out.splitlines() if signal.Signals(signum).name in x][-1]
+    assert "run the same command" in line
+    check_something_left(cfg, run_dir)  # no NothingToTrain: the folder records the interruption
+
+    datamodule, resumed, trainer = build(cfg, str(last))  # as ganlab-train resumes (the CSV history kept)
+    trainer.fit(resumed, datamodule=datamodule, ckpt_path=str(last))
+    assert resumed.iteration == N
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert "preempted" not in metrics and metrics["iteration"] == N and metrics["mode_coverage"]["n_modes"] == 8
+    history = [(d / "csv" / "metrics.csv").read_text() for d in (tmp_path / "straight", run_dir)]
+    assert history[0] == history[1]  # no second end-of-epoch evaluation row
+    from ganlab.common.errors import NothingToTrain
+
+    with pytest.raises(NothingToTrain):  # complete now: a third run has nothing to do
+        check_something_left(cfg, run_dir)

@@ -44,12 +44,14 @@ def read_or_set_aside(path: Path) -> dict:
     return {}
 
 
-def write_metrics_json(path: str | os.PathLike, values: dict) -> dict:
-    """Merge ``values`` into the JSON file at ``path`` — atomic and durable (``write_durably``) — and return the
-    result."""
+def write_metrics_json(path: str | os.PathLike, values: dict, drop: tuple[str, ...] = ()) -> dict:
+    """Merge ``values`` into the JSON file at ``path`` (and remove the keys ``drop``) — atomic and durable
+    (``write_durably``) — and return the result."""
     path = Path(path)
     data = read_or_set_aside(path)
     data.update({k: _plain(v) for k, v in values.items()})
+    for key in drop:
+        data.pop(key, None)
     text = json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
     write_durably(path, lambda f: f.write(text.encode()), what=f"the previous {path.name}")
     return data

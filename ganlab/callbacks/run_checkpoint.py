@@ -104,12 +104,14 @@ class RunCheckpoint(Checkpoint):
         self._last_save = time.monotonic()
         self.saved_iteration: int | None = None
         self._module = None
+        self._trainer = None
+        self._exit_after_epoch = False  # a signal at an epoch's last batch: exit after the epoch's evaluation
 
     # ------------------------------------------------------------------ writing
-    def save(self, trainer: pl.Trainer, pl_module) -> None:
+    def save(self, trainer: pl.Trainer, pl_module, force: bool = False) -> None:
         """Write ``last.ckpt`` now (every rank calls this: the noise-RNG gather is a collective)."""
         iteration = getattr(pl_module, "iteration", trainer.global_step)
-        if self.saved_iteration == iteration and self.path.is_file():
+        if self.saved_iteration == iteration and self.path.is_file() and not force:
             return  # e.g. an epoch end right after an interval checkpoint
         self.dirpath.mkdir(parents=True, exist_ok=True)
         if trainer.is_global_zero and self.previous is not None:
@@ -143,7 +145,11 @@ class RunCheckpoint(Checkpoint):
             # every rank is here (the decision is agreed): a time-based checkpoint or a signal on some rank
             signalled = trainer.strategy.reduce_boolean_decision(self.received is not None, all=False)
             self.save(trainer, pl_module)
-            if signalled:
+            if signalled and last_batch:
+                # the epoch's evaluation runs next: nothing of training is lost if it is cut short, and when it
+                # ends, the checkpoint is written again (with the epoch complete) before the exit
+                self._exit_after_epoch = True
+            elif signalled:
                 self._exit_on_signal(trainer, pl_module)
         elif last_batch:
             return
@@ -156,17 +162,44 @@ class RunCheckpoint(Checkpoint):
             self.save(trainer, pl_module)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
-        self.save(trainer, pl_module)
+        self.save(trainer, pl_module, force=self._exit_after_epoch)
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module) -> None:
+        if self._exit_after_epoch:  # the signalled epoch's evaluation is logged, its checkpoint written
+            self._exit_on_signal(trainer, pl_module)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module) -> None:
         self.save(trainer, pl_module)
+        if self._exit_after_epoch:  # signalled at the last iteration: stop before the final evaluation
+            self._exit_on_signal(trainer, pl_module)
+        # the final evaluation, plots and summaries follow (minutes for image GANs): a signal now stops them at once,
+        # with a line and a record; training is complete, and re-running the command does only what is missing
+        self._trainer = trainer
+        for sig in self._previous_handlers:
+            if signal.getsignal(sig) == self._record:
+                signal.signal(sig, self._stop_final_phase)
+        # Lightning's teardown, which runs before on_fit_end, re-installs the handlers it found when fit started:
+        # make ours the one it re-installs (ours restores the user's own in teardown, after on_fit_end)
+        lightning_saved = getattr(trainer._signal_connector, "_original_handlers", None)
+        if isinstance(lightning_saved, dict):
+            for sig in self._previous_handlers:
+                if sig in lightning_saved:  # what was there before Lightning's: what our teardown restores
+                    self._previous_handlers[sig] = lightning_saved[sig]
+                lightning_saved[sig] = self._stop_final_phase
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module) -> None:
+        # after every other callback's on_fit_end: the run is complete, an earlier interruption's record goes
+        if trainer.is_global_zero and (self.dirpath.parent / "metrics.json").is_file():
+            from ganlab.callbacks.metrics_json import write_metrics_json
+
+            write_metrics_json(self.dirpath.parent / "metrics.json", {}, drop=("preempted",))
 
     def teardown(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
         for sig, previous in self._previous_handlers.items():
-            if signal.getsignal(sig) == self._record:
+            if signal.getsignal(sig) in (self._record, self._stop_final_phase):
                 signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
-        self._previous_handlers, self._module = {}, None
+        self._previous_handlers, self._module, self._trainer = {}, None, None
 
     # ------------------------------------------------------------------ signals
     def _record(self, signum, frame) -> None:
@@ -190,7 +223,14 @@ class RunCheckpoint(Checkpoint):
         )
         raise Preempted(128 + int(received))
 
-    def _exit_on_signal(self, trainer: pl.Trainer, pl_module) -> None:
+    def _stop_final_phase(self, signum, frame) -> None:
+        """A signal after the end checkpoint, during the final evaluation: stop now (nothing of training is lost)."""
+        if self.received is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.received = signum
+        self._exit_on_signal(self._trainer, self._module, phase="final evaluation")
+
+    def _exit_on_signal(self, trainer: pl.Trainer, pl_module, phase: str = "training") -> None:
         signum = int(self.received if self.received is not None else signal.SIGTERM)  # a rank told by another
         iteration = getattr(pl_module, "iteration", trainer.global_step)
         name = signal.Signals(signum).name
@@ -198,14 +238,16 @@ class RunCheckpoint(Checkpoint):
         if trainer.is_global_zero:
             from ganlab.callbacks.metrics_json import write_metrics_json
 
-            write_metrics_json(
-                self.dirpath.parent / "metrics.json",
-                {"preempted": {"signal": name, "iteration": iteration, "checkpoint": str(self.path), "requeue": owner}},
-            )
-            say(
-                f"[ganlab] {name} at iteration {iteration}: wrote {self.path}; "
-                + (f"requeue by {owner}" if owner else f"resume with ckpt_path={self.path}")
-            )
+            record = {"signal": name, "iteration": iteration, "phase": phase, "checkpoint": str(self.path)}
+            write_metrics_json(self.dirpath.parent / "metrics.json", {"preempted": {**record, "requeue": owner}})
+            then = f"requeue by {owner}" if owner else "run the same command to resume"
+            if phase == "training":
+                say(f"[ganlab] {name} at iteration {iteration}: wrote {self.path}; {then} (ckpt_path={self.path})")
+            else:
+                say(
+                    f"[ganlab] {name} during the {phase}: training is complete ({self.path}, iteration "
+                    f"{iteration}); {then}: it does only the {phase}"
+                )
         if owner == "submitit":
             self._previous_handlers[signum](signum, None)  # requeues and exits
         elif owner == "ganlab" and trainer.is_global_zero:

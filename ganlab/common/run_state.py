@@ -2,7 +2,8 @@
 reruns, and what ``ganlab-report`` lists.
 
 - ``finished``: ``metrics.json`` records the end of training (``iteration`` ≥ ``model.max_iterations``; without a
-  limit, a fit that ended without a preemption) and there is no ``failed.json``;
+  limit, a fit that ended) and no interruption (``preempted``: a signal during training or the final evaluation,
+  removed when the run completes), and there is no ``failed.json``;
 - ``failed``: the job wrote ``failed.json`` (a bad setting, a diverged run, an error);
 - ``interrupted``: a checkpoint or some output but no finished ``metrics.json`` (killed, preempted, still running);
 - ``new``: no folder, or a folder with nothing of a run in it.
@@ -35,8 +36,8 @@ def run_state(run_dir, max_iterations: int | None) -> str:
         return FAILED
     metrics = read_json(run_dir / "metrics.json") or {}
     iteration = metrics.get("iteration")
-    if isinstance(iteration, int) and not isinstance(iteration, bool):
-        if max_iterations is None and not metrics.get("preempted"):
+    if isinstance(iteration, int) and not isinstance(iteration, bool) and not metrics.get("preempted"):
+        if max_iterations is None:
             return FINISHED
         if max_iterations is not None and iteration >= max_iterations:
             return FINISHED

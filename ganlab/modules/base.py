@@ -234,6 +234,9 @@ class GenerativeModule(pl.LightningModule):
             torch.set_rng_state(self._global_rng_restore)
             self._global_rng_restore = None
             self._apply_configured_hyperparameters()  # a resumed run
+        if self.max_iterations is not None and self.iteration >= self.max_iterations:
+            self.trainer.should_stop = True  # resumed at its end: no epoch starts, no second end-of-epoch evaluation
+            return
         batches = self.trainer.num_training_batches
         if self.max_iterations and self.trainer.max_epochs in (None, -1) and math.isfinite(batches) and batches > 0:
             remaining = max(self.max_iterations - self.iteration, 0)

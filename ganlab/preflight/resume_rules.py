@@ -170,13 +170,16 @@ def resume_path(cfg: DictConfig) -> str | None:
 
 def check_something_left(cfg: DictConfig, run_dir) -> None:
     """A single run that would resume (``ckpt_path``, or its folder's own ``last.ckpt``) a checkpoint already at
-    ``model.max_iterations`` raises NothingToTrain: one line, and nothing is written."""
+    ``model.max_iterations`` raises NothingToTrain: one line, and nothing is written — unless its folder records an
+    interruption (``preempted`` in metrics.json: a signal during the last iteration or the final evaluation), whose
+    re-run does the missing final evaluation only."""
     from ganlab.common.errors import NothingToTrain
+    from ganlab.common.run_state import read_json
     from ganlab.composition.build import experiment_dir
     from ganlab.composition.checkpoints import read_checkpoint, resolve_resume
 
     limit = OmegaConf.select(cfg, "model.max_iterations", default=None)
-    if limit is None:
+    if limit is None or "preempted" in (read_json(Path(str(run_dir)) / "metrics.json") or {}):
         return
     path = resolve_resume(cfg.get("ckpt_path"), experiment_dir(cfg), Path(str(run_dir)), cfg.get("auto_resume", True))
     if path is None:
