@@ -42,7 +42,12 @@ PUBLISHED = {
 }
 ROWS = {"gan": ["model.unroll_steps=0"], "unrolled": []}
 #: ganlab's recipes on the same protocol (same data, 25 000 iterations, batch 512, the same scoring; nets ≤ 2 × 128).
-RECIPES: dict[str, list[str]] = {}
+RECIPES: dict[str, list[str]] = {
+    # ring_unrolled's recipe: 2 × 128 ReLU nets (PyTorch's init), the non-saturating loss, Adam (lr_G 1e-3, lr_D 3e-4,
+    # β₁ 0.5) decayed linearly to 1 % over the run, k = 5 first-order unrolling
+    "recipe": ["model=gan_mlp2d", "loss=non_saturating", "optim=toy2d", "model.unroll_steps=5",
+               "model.unroll_mode=first_order"],
+}  # fmt: skip
 CONFIGS = {**ROWS, **RECIPES}
 
 
