@@ -36,6 +36,8 @@ TRAIN = [
     (["trainer.max_steps=10"], ["trainer.max_steps=10", "model.max_iterations"]),
     (["trainer.log_every_n_steps=0"], ["trainer.log_every_n_steps=0"]),
     (["trainer.num_nodes=0"], ["trainer.num_nodes=0"]),
+    (["collective_timeout_s=0"], ["collective_timeout_s=0", "seconds > 0, or null"]),
+    (["callbacks.last_checkpoint.hang_seconds=-1"], ["callbacks.last_checkpoint.hang_seconds=-1", "> 0, or null"]),
     (["trainer.accelerator=tpu"], ["trainer.accelerator='tpu'", "cpu, gpu"]),
     (["model.unroll_steps=1000000000"], ["model.unroll_steps=1000000000", "[0, 100]"]),
     (["model.unroll_steps=-1"], ["model.unroll_steps=-1"]),

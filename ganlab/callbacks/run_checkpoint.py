@@ -37,6 +37,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Checkpoint
 
+from ganlab.callbacks.signal_watchdog import SignalWatchdog
 from ganlab.common.durable import stale_temporaries, write_durably
 from ganlab.common.runtime import say, slurm_job_id
 
@@ -88,6 +89,7 @@ class RunCheckpoint(Checkpoint):
         keep_previous: bool = True,
         signals=DEFAULT_SIGNALS,
         grace_seconds: float = 10.0,
+        hang_seconds: float = 5.0,
     ):
         for name, value in (("every_n_iterations", every_n_iterations), ("every_n_minutes", every_n_minutes)):
             if value is not None and not value > 0:
@@ -99,12 +101,15 @@ class RunCheckpoint(Checkpoint):
         self.every_n_seconds = every_n_minutes * 60 if every_n_minutes is not None else None
         self.signals = [signal.Signals[name] if isinstance(name, str) else signal.Signals(name) for name in signals]
         self.grace_seconds = grace_seconds
+        self.hang_seconds = hang_seconds
+        self._watchdog: SignalWatchdog | None = None
         self.received: int | None = None
         self._previous_handlers: dict[int, object] = {}
         self._last_save = time.monotonic()
         self.saved_iteration: int | None = None
         self._module = None
         self._trainer = None
+        self._world_size, self._rank = 1, 0
         self._exit_after_epoch = False  # a signal at an epoch's last batch: exit after the epoch's evaluation
 
     # ------------------------------------------------------------------ writing
@@ -131,11 +136,20 @@ class RunCheckpoint(Checkpoint):
         for sig in self.signals:
             self._previous_handlers[sig] = signal.getsignal(sig)
             signal.signal(sig, self._record)
+        if self.signals and self.hang_seconds is not None:  # a signal while blocked in C++ (a collective)
+            self._world_size, self._rank = trainer.world_size, trainer.global_rank
+            deadline = (self.grace_seconds or 0.0) + self.hang_seconds
+            self._watchdog = SignalWatchdog(self.signals, deadline, self._describe_hang, rank=self._rank)
+            self._watchdog.start()
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         if self.received is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)  # the iteration ended: no abandoning
+            if self._watchdog is not None:
+                self._watchdog.progress()
         iteration = getattr(pl_module, "iteration", trainer.global_step)
+        if self._watchdog is not None and trainer.world_size > 1:
+            self._watchdog.beat(trainer.global_rank, iteration)
         # the epoch's last batch: the interval / time / end checkpoint waits for on_train_epoch_end, after the
         # epoch's evaluation (a resume from a checkpoint written here would skip that evaluation)
         last_batch = trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
@@ -194,7 +208,14 @@ class RunCheckpoint(Checkpoint):
 
             write_metrics_json(self.dirpath.parent / "metrics.json", {}, drop=("preempted",))
 
+    def on_exception(self, trainer: pl.Trainer, pl_module, exception: BaseException) -> None:
+        if self._watchdog is not None:  # the process is on its way out, in Python: nothing blocks it
+            self._watchdog.stop()
+
     def teardown(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
+        if self._watchdog is not None:
+            self._watchdog.stop()
+            self._watchdog = None
         signal.setitimer(signal.ITIMER_REAL, 0)
         for sig, previous in self._previous_handlers.items():
             if signal.getsignal(sig) in (self._record, self._stop_final_phase):
@@ -202,6 +223,24 @@ class RunCheckpoint(Checkpoint):
         self._previous_handlers, self._module, self._trainer = {}, None, None
 
     # ------------------------------------------------------------------ signals
+    def _describe_hang(self, signum: int) -> str:
+        """The watchdog's line (from its thread): this rank is blocked outside Python after the signal."""
+        from ganlab.callbacks.signal_watchdog import silent_ranks
+
+        name = signal.Signals(signum).name
+        where = (
+            f"in a collective waiting on a peer; silent: {silent_ranks(self._world_size, self._rank)}"
+            if self._world_size > 1
+            else "outside Python"
+        )
+        resumes = (
+            f"ckpt_path={self.path} (iteration {self.saved_iteration})" if self.path.is_file() else "a fresh start"
+        )
+        return (
+            f"[ganlab] {name}: rank {self._rank} still blocked {self._watchdog.deadline_s:g} s after the signal "
+            f"({where}); exited without a new checkpoint; resume every rank with the same command: {resumes}"
+        )
+
     def _record(self, signum, frame) -> None:
         if self.received is not None:
             if signum == signal.SIGINT:  # a second Ctrl-C: stop now, like Python would (last.ckpt is unchanged)

@@ -4,13 +4,14 @@ config with a rule table checked before any checkpoint is read."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.common.errors import CONF_DIR, ConfigError, Diverged, StorageFull, one_line
+from ganlab.common.errors import CONF_DIR, ConfigError, Diverged, PeerLost, StorageFull, one_line
 from ganlab.common.path_args import quote_paths
 from ganlab.common.validators import Rule
 from ganlab.preflight.rules import check_rules
@@ -19,14 +20,16 @@ HELP_FLAGS = ("-h", "--help")
 
 
 def exit_code(exc: BaseException) -> int | None:
-    """2 for the user's mistake (a setting, a missing file), 3 for a run that diverged, 4 for a full disk, None for a
-    crash."""
+    """2 for the user's mistake (a setting, a missing file), 3 for a run that diverged, 4 for a full disk, 5 for a
+    lost peer of a multi-process run, None for a crash."""
     if isinstance(exc, ConfigError):
         return 2
     if isinstance(exc, Diverged):
         return 3
     if isinstance(exc, StorageFull):
         return 4
+    if isinstance(exc, PeerLost):
+        return 5
     return None
 
 
@@ -36,13 +39,18 @@ def _to_stderr(line: str) -> None:
 
 @contextmanager
 def one_line_errors(prog: str, tell: Callable[[str], object] = _to_stderr) -> Iterator[None]:
-    """A ConfigError, Diverged or StorageFull inside becomes ``<prog>: error: <message>`` and its exit code; anything
-    else propagates (a crash keeps its traceback)."""
+    """A ConfigError, Diverged, StorageFull or PeerLost inside becomes ``<prog>: error: <message>`` and its exit
+    code; anything else propagates (a crash keeps its traceback)."""
     try:
         yield
     except (ConfigError, Diverged, StorageFull) as exc:
         tell(f"{prog}: error: {exc}")
         sys.exit(exit_code(exc))
+    except PeerLost as exc:  # torch's C++ teardown of a broken process group can abort or hang: leave at once
+        tell(f"{prog}: error: {exc}")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exit_code(exc))
 
 
 def usage(prog: str, doc: str, config_name: str) -> str:

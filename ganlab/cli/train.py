@@ -50,7 +50,15 @@ def run(cfg: DictConfig) -> dict:
     ckpt_path = resume_checkpoint(cfg, run_dir)
     datamodule, module, trainer = build(cfg, ckpt_path)
     forget_checkpoint()  # read by the preflight, the resume and the fit check; Lightning loads its own
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    except Exception as exc:
+        from ganlab.composition.distributed import peer_failure
+
+        lost = peer_failure(exc, *last_checkpoint(run_dir))
+        if lost is None:
+            raise
+        raise lost from exc
     summary_path = run_dir / "metrics.json"
     summary = {}
     if summary_path.exists():
@@ -60,6 +68,17 @@ def run(cfg: DictConfig) -> dict:
     if trainer.is_global_zero:
         say(format_summary(cfg, summary, run_dir))
     return summary
+
+
+def last_checkpoint(run_dir: Path) -> tuple[str | None, int | None]:
+    """(path, iteration) of the run folder's ``last.ckpt`` (None, None without one)."""
+    from ganlab.composition.checkpoints import read_checkpoint
+
+    path = run_dir / "checkpoints" / "last.ckpt"
+    try:
+        return str(path), (read_checkpoint(path).get("ganlab") or {}).get("iteration")
+    except Exception:  # noqa: BLE001 - none, or unreadable: say so rather than fail while failing
+        return None, None
 
 
 def format_summary(cfg: DictConfig, summary: dict, run_dir: Path) -> str:

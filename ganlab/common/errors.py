@@ -47,3 +47,7 @@ class Diverged(RuntimeError):
 class StorageFull(OSError):
     """A run file could not be written because its filesystem is full; one line naming the path and the free
     space, the previous file intact (``composition/checkpoint_io.py``)."""
+
+
+class PeerLost(RuntimeError):
+    """A multi-process run's peer died, hung past the collective timeout or never started; one line (exit 5)."""

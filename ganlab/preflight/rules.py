@@ -43,6 +43,7 @@ def is_objective(v) -> bool:
 RULES: Sequence[Rule] = (
     SEED,
     Rule("threads", optional(int_in(1)), "an integer >= 1, or null (torch's default)"),
+    Rule("collective_timeout_s", optional(lambda v: is_number(v) and v > 0), "a number of seconds > 0, or null"),
     Rule("objective", is_objective, "null, or one or a list of: " + ", ".join(OBJECTIVES)),
     # the engine's settings: declared once, in the schemas
     *schema_rules("model", *MODEL_SCHEMAS.values()),
@@ -95,6 +96,11 @@ RULES: Sequence[Rule] = (
     Rule("callbacks.last_checkpoint.every_n_minutes", lambda v: v is None or (is_number(v) and v > 0), _POSITIVE),
     Rule("callbacks.last_checkpoint.every_n_iterations", lambda v: v is None or int_in(1)(v), _POSITIVE_INT),
     Rule("callbacks.last_checkpoint.grace_seconds", lambda v: is_number(v) and v >= 0, "a number >= 0"),
+    Rule(
+        "callbacks.last_checkpoint.hang_seconds",
+        optional(lambda v: is_number(v) and v > 0),
+        "a number > 0, or null (no watchdog)",
+    ),
 )
 
 
