@@ -77,7 +77,7 @@ def test_the_cycle_finder_finds_a_planted_cycle():
 
 def test_every_leaf_imports_only_the_standard_library():
     leaves = sorted(p.stem for p in (PACKAGE / "common").glob("*.py") if p.stem != "__init__")
-    assert leaves == ["errors", "options", "path_args", "run_state", "runtime", "validators"]
+    assert leaves == ["durable", "errors", "options", "path_args", "run_state", "runtime", "validators"]
     for leaf in (f"ganlab.common.{name}" for name in leaves):
         heavy = "{'torch', 'hydra', 'omegaconf', 'pytorch_lightning', 'ganlab'}"
         code = f"import sys, {leaf}; print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy}))"
