@@ -13,8 +13,7 @@ from test_resume import CASES, N, assert_identical, fit, optimizer_tensors
 
 import ganlab.composition.checkpoint_io as checkpoint_io
 from ganlab.cli.shared import exit_code, one_line_errors
-from ganlab.common.durable import write_durably
-from ganlab.common.errors import StorageFull
+from ganlab.common.durable import StorageFull, write_durably
 
 RING = CASES["ring_unrolled_k2"]
 

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.common.errors import CONF_DIR, ConfigError, Diverged, PeerLost, StorageFull, one_line
+from ganlab.common.durable import StorageFull
+from ganlab.common.errors import CONF_DIR, ConfigError, Diverged, PeerLost, one_line
 from ganlab.common.path_args import quote_paths
 from ganlab.common.validators import Rule
 from ganlab.preflight.rules import check_rules

@@ -16,7 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from ganlab.common.errors import StorageFull
+
+class StorageFull(OSError):
+    """A run file could not be written because its filesystem is full: one line naming the path and the free space,
+    the previous file intact (``ganlab-train`` exits 4)."""
+
 
 #: errno values that mean "no room": the disk is full, or the user's quota is spent.
 NO_SPACE = {errno.ENOSPC, errno.EDQUOT}

@@ -44,10 +44,5 @@ class Diverged(RuntimeError):
     """Training produced a non-finite loss, gradient or weight (``callbacks/divergence.py``); one line for the user."""
 
 
-class StorageFull(OSError):
-    """A run file could not be written because its filesystem is full; one line naming the path and the free
-    space, the previous file intact (``composition/checkpoint_io.py``)."""
-
-
 class PeerLost(RuntimeError):
     """A multi-process run's peer died, hung past the collective timeout or never started; one line (exit 5)."""
