@@ -47,6 +47,9 @@ RECIPES: dict[str, list[str]] = {
     # β₁ 0.5) decayed linearly to 1 % over the run, k = 5 first-order unrolling
     "recipe": ["model=gan_mlp2d", "loss=non_saturating", "optim=toy2d", "model.unroll_steps=5",
                "model.unroll_mode=first_order"],
+    # the same with PacGAN's packing (D sees 256 packs of 2 samples; Lin et al. 2018)
+    "recipe_pac2": ["model=gan_mlp2d", "loss=non_saturating", "optim=toy2d", "model.unroll_steps=5",
+                    "model.unroll_mode=first_order", "+model.discriminator.pack=2"],
 }  # fmt: skip
 CONFIGS = {**ROWS, **RECIPES}
 
