@@ -243,11 +243,14 @@ class GANLoss(nn.Module):
         real_logits, fake_logits = self._logits(d_fn, real, fake)
         objective = self.objective.d_loss(real_logits, fake_logits, real_label)
         step = DStep(d_fn, real, fake, real_logits, fake_logits, self.noise, self.iteration)
+        techniques = [t for t in (*self.penalties.values(), self.augment) if observe and hasattr(t, "observe")]
+        for technique in techniques:  # those whose term reads this step's update (LeCam, as its authors)
+            if getattr(technique, "observe_first", False):
+                technique.observe(step)
         terms = {name: p(step) for name, p in self.penalties.items() if p.active(self.iteration)}
-        if observe:
-            for technique in (*self.penalties.values(), self.augment):
-                if hasattr(technique, "observe"):
-                    technique.observe(step)
+        for technique in techniques:
+            if not getattr(technique, "observe_first", False):
+                technique.observe(step)
         total = objective + sum(terms.values()) if terms else objective
         return DiscriminatorLoss(total, objective, terms, real_logits, fake_logits)
 

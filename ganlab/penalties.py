@@ -115,28 +115,39 @@ class R2(R1):
 
 
 class LeCam(Penalty):
-    """LeCam regularisation (Yu et al. 2021), in the form of the authors' code (google/lecam-gan, ``lecam_reg``):
-    E_x[relu(D(x) − α_F)²] + E_z[relu(α_R − D(G(z)))²], where α_R and α_F are exponential moving averages
-    (``decay``, from 0) of D's mean output on real and on generated data, updated from the D step (buffers:
-    checkpointed, so resume is exact). The paper's eq. 3 is the same without the ReLUs. Needs no second derivative."""
+    """LeCam regularisation (Yu et al. 2021) as the authors' code computes it (google/lecam-gan,
+    ``stylegan2/lecam_loss.py``): E_x[relu(D(x) − α_F)²] + E_z[relu(α_R − D(G(z)))²], where α_R and α_F are
+    exponential moving averages (``decay``) of D's mean output on real and on generated data, **zero-debiased**
+    (``assign_moving_average(…, zero_debias=True)``: the average of n updates divided by 1 − decayⁿ, so the first
+    anchors are the batch means, not a value pulled towards 0) and **updated from this D step before the term**
+    (the term reads the updated averages). The paper's eq. 3 is the same without the ReLUs. The raw averages and
+    the update count are buffers (checkpointed: resume is exact). Needs no second derivative."""
 
     double_backward = False
+    #: ``GANLoss`` calls ``observe`` before the penalty terms of the D step (the term reads this step's update)
+    observe_first = True
 
     def __init__(self, weight: float = 0.3, decay: float = 0.99, every: int = 1):
         super().__init__(weight, every)
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"LeCam: decay={decay}; accepted: a number in [0, 1)")
         self.decay = float(decay)
-        self.register_buffer("anchors", torch.zeros(2))  # (α_R, α_F)
+        self.register_buffer("anchors", torch.zeros(2))  # the raw (biased) averages of (α_R, α_F)
+        self.register_buffer("updates", torch.zeros((), dtype=torch.long))
+
+    def debiased(self) -> Tensor:
+        """(α_R, α_F): the raw averages / (1 − decayⁿ) after n updates (0 before the first)."""
+        n = int(self.updates)
+        return self.anchors / (1.0 - self.decay**n) if n > 0 else self.anchors
 
     def term(self, step: DStep) -> Tensor:
-        anchor_real, anchor_fake = self.anchors.to(step.real_logits.dtype)
-        return (step.real_logits - anchor_fake).relu().pow(2).mean() + (anchor_real - step.fake_logits).relu().pow(
-            2
-        ).mean()
+        anchor_real, anchor_fake = self.debiased().to(step.real_logits.dtype)
+        on_real = (step.real_logits - anchor_fake).relu().pow(2).mean()
+        return on_real + (anchor_real - step.fake_logits).relu().pow(2).mean()
 
     def diagnostics(self) -> dict[str, Tensor]:
-        return {"lecam_anchor_real": self.anchors[0], "lecam_anchor_fake": self.anchors[1]}
+        anchors = self.debiased()
+        return {"lecam_anchor_real": anchors[0], "lecam_anchor_fake": anchors[1]}
 
     @torch.no_grad()
     def observe(self, step: DStep) -> None:
@@ -145,6 +156,12 @@ class LeCam(Penalty):
         means = torch.stack([step.real_logits.detach().mean(), step.fake_logits.detach().mean()])
         means = sum_over_ranks(means.to(self.anchors.dtype)) / world_size()
         self.anchors.lerp_(means, 1.0 - self.decay)
+        self.updates += 1
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # a checkpoint from before the debiasing (no update count): its anchors were used as they are (factor 1)
+        state_dict.setdefault(prefix + "updates", torch.tensor(10**9, dtype=torch.long))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 class BalancedConsistency(Penalty):

@@ -138,5 +138,7 @@ def test_observe_updates_state_only_from_the_d_step():
     real, fake = torch.ones(4, 2), -torch.ones(4, 2)
     loss.discriminator(lambda x: x.sum(1), real, fake)  # a look-ahead evaluation
     assert lecam.anchors.tolist() == [0.0, 0.0]
-    loss.discriminator(lambda x: x.sum(1), real, fake, observe=True)  # the D step
+    step = loss.discriminator(lambda x: x.sum(1), real, fake, observe=True)  # the D step
     assert lecam.anchors.tolist() == pytest.approx([0.02, -0.02])
+    # the term read the anchors this D step updated (debiased: the means 2 and −2), as the authors' code does
+    assert step.penalties["lecam"].item() == pytest.approx(1.0 * (4.0**2 + 4.0**2))

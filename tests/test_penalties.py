@@ -101,13 +101,27 @@ def test_lecam_closed_form_and_anchors():
     lecam = LeCam(weight=1.0, decay=0.9)
     real_logits, fake_logits = torch.tensor([1.0, 3.0]), torch.tensor([-2.0, 0.0])
     step = DStep(lambda x: x, real_logits, fake_logits, real_logits, fake_logits, None, 0)
-    # anchors start at 0: E[relu(D(x) − 0)²] + E[relu(0 − D(G(z)))²] = (1 + 9)/2 + (4 + 0)/2
+    # no update yet, anchors 0: E[relu(D(x) − 0)²] + E[relu(0 − D(G(z)))²] = (1 + 9)/2 + (4 + 0)/2
     assert lecam(step).item() == pytest.approx(7.0)
-    lecam.observe(step)  # α ← 0.9 α + 0.1 mean: α_R = 0.2, α_F = −0.1
+    lecam.observe(step)  # raw α ← 0.9 α + 0.1 mean = (0.2, −0.1); zero-debiased: ÷ (1 − 0.9) = the means (2, −1)
     assert lecam.anchors.tolist() == pytest.approx([0.2, -0.1])
-    expected = ((1.1**2 + 3.1**2) / 2) + ((2.2**2 + 0.2**2) / 2)
+    assert lecam.debiased().tolist() == pytest.approx([2.0, -1.0])
+    expected = ((2.0**2 + 4.0**2) / 2) + ((4.0**2 + 2.0**2) / 2)  # relu(D(x) + 1)², relu(2 − D(G(z)))²
     assert lecam(step).item() == pytest.approx(expected)
-    assert "anchors" in lecam.state_dict()
+    assert {"anchors", "updates"} <= set(lecam.state_dict())
+
+
+def test_lecam_anchors_read_the_true_mean_from_the_first_update():
+    """The review's case: a constant mean of 2 read 0.19 after 10 updates from 0 without the debiasing."""
+    lecam = LeCam(decay=0.99)
+    logits = torch.full((4,), 2.0)
+    for _ in range(10):
+        lecam.observe(DStep(lambda x: x, logits, logits, logits, logits, None, 0))
+    assert lecam.debiased().tolist() == pytest.approx([2.0, 2.0])
+    old = {"anchors": torch.tensor([0.5, -0.5])}  # a checkpoint from before the update count
+    restored = LeCam(decay=0.99)
+    restored.load_state_dict(old)
+    assert restored.debiased().tolist() == pytest.approx([0.5, -0.5])
 
 
 def test_lazy_penalty_applies_every_nth_iteration_scaled_by_n():
