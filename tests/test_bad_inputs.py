@@ -79,7 +79,7 @@ TRAIN = [
     (["+loss/augment=ada", "loss.augment.interval=0"], ["loss.augment.interval=0", ">= 1"]),
     (["+loss/augment=ada", "loss.augment.speed_images=0"], ["loss.augment.speed_images=0", "> 0"]),
     (["+loss/penalty=bcr", "loss.penalties.bcr.policy=flip"], ["loss.penalties.bcr.policy='flip'", "cutout"]),
-    (["+loss/augment=bogus"], ["loss/augment=bogus", "ada, diffaug"]),
+    (["+loss/augment=bogus"], ["loss/augment=bogus", "ada, ada_diffaugment, diffaug"]),
     (["+callbacks/reconstruction=default"], ["callbacks.reconstruction scores images", "data=ring", "shape [2]"]),
     (["experiment=mnist_dcgan", "+callbacks/intra_fid=classifier"], ["intra_fid needs a conditional", "mnist_dcgan"]),
     (["experiment=mnist_cgan", "+callbacks/reconstruction=default"], ["needs an unconditional", "num_classes=10"]),

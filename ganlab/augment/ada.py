@@ -1,7 +1,10 @@
 """Adaptive discriminator augmentation (Karras et al. 2020, "Training Generative Adversarial Networks with Limited
-Data", StyleGAN2-ADA; reference code: NVlabs/stylegan2-ada-pytorch, ``training/training_loop.py``): DiffAugment's
-ops applied with a probability p that a controller moves to keep D's overfitting heuristic r_t = E[sign(D(x))] on
-(augmented) reals near a target.
+Data", StyleGAN2-ADA; reference code: NVlabs/stylegan2-ada-pytorch, ``training/training_loop.py``): augmentations
+applied with a probability p that a controller moves to keep D's overfitting heuristic r_t = E[sign(D(x))] on
+(augmented) reals near a target. ``pipeline``: ``bgc`` — ADA's own geometric and colour ops (``augment/bgc.py``,
+``+loss/augment=ada``) — or ``diffaugment`` — DiffAugment's op groups with ADA's p ("adaptive DiffAugment",
+``+loss/augment=ada_diffaugment``; what ``ada`` meant before issue #34, and the default of the class, so that
+checkpoints written then resume with the pipeline they were trained with).
 
 Every ``interval`` D steps: p ← clamp(p + sign(r_t − target) · N / ``speed_images``, 0, 1), N the real images seen
 over those steps (batch × interval), so p can cross [0, 1] in ``speed_images`` images (500k in the paper: ``ada_kimg``
@@ -20,13 +23,17 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from ganlab.augment.bgc import bgc
 from ganlab.augment.diffaugment import DEFAULT_POLICY, DiffAugment
 from ganlab.losses import DStep
 from ganlab.ranks import sum_over_ranks, world_size
 
+PIPELINES = ("bgc", "diffaugment")
+
 
 class AdaptiveAugment(DiffAugment):
-    """DiffAugment whose per-sample probability is ADA's adapted ``p`` (buffer), moved by ``observe(step)``."""
+    """ADA's ``bgc`` ops or DiffAugment's groups (``pipeline``) with ADA's adapted ``p`` (buffer), moved by
+    ``observe(step)``. ``policy`` names DiffAugment's groups (``pipeline=diffaugment`` only)."""
 
     def __init__(
         self,
@@ -34,8 +41,12 @@ class AdaptiveAugment(DiffAugment):
         target: float = 0.6,
         interval: int = 4,
         speed_images: float = 500_000,
+        pipeline: str = "diffaugment",
     ):
         super().__init__(policy, probability=0.0)
+        if pipeline not in PIPELINES:
+            raise ValueError(f"AdaptiveAugment: pipeline={pipeline!r}; accepted: {', '.join(PIPELINES)}")
+        self.pipeline = pipeline
         if not 0.0 < target < 1.0:
             raise ValueError(f"AdaptiveAugment: target={target}; accepted: a number in (0, 1)")
         if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
@@ -53,6 +64,13 @@ class AdaptiveAugment(DiffAugment):
 
     def current_probability(self) -> Tensor:
         return self.p
+
+    def forward(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        if self.pipeline == "diffaugment":
+            return super().forward(x, generator)
+        if x.dim() != 4:
+            raise ValueError(f"ADA augments NCHW images; got a tensor of shape {list(x.shape)}")
+        return bgc(x, self.p, generator)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """Checkpoints written before ``r_t`` was kept (issue #19's first version) restore with r_t = 0: it is only
@@ -94,7 +112,5 @@ class AdaptiveAugment(DiffAugment):
         self.images.copy_(totals[2].round().long())
 
     def extra_repr(self) -> str:
-        return (
-            f"policy={','.join(self.policy)!r}, target={self.target}, interval={self.interval}, "
-            f"speed_images={self.speed_images:g}"
-        )
+        ops = "bgc" if self.pipeline == "bgc" else f"diffaugment, policy={','.join(self.policy)!r}"
+        return f"pipeline={ops}, target={self.target}, interval={self.interval}, speed_images={self.speed_images:g}"

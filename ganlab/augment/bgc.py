@@ -1,0 +1,190 @@
+"""ADA's ``bgc`` pipeline (Karras et al. 2020, StyleGAN2-ADA; reference code: NVlabs/stylegan2-ada-pytorch,
+``training/augment.py``, ``AugmentPipe`` with ``augpipe_specs['bgc']``): the geometric ("bg") and colour ("c")
+transforms ADA applies to everything D sees, each with probability p × its multiplier (all multipliers 1 in
+``bgc``), on NCHW images in [-1, 1], differentiable in the images.
+
+Geometric, composed into one inverse affine map per sample (pixel coordinates about the image centre), in the
+reference's order and with its parameters: x-flip (i ∈ {0, 1}), rotation by i · 90° (i ∈ {0…3}), integer translation
+(uniform in ±0.125 of the size, rounded to pixels), isotropic scaling 2^N(0, 0.2²), rotation U(−180°, 180°) before
+and after the anisotropic scaling (each with probability 1 − √(1 − p), so that "some rotation" has probability p),
+anisotropic scaling 2^N(0, 0.2²) on x and its inverse on y, fractional translation N(0, 0.125²) of the size. One
+``grid_sample`` (bilinear, reflection padding) applies the map. The reference pads by reflection to the transformed
+corners, upsamples 2× with a Symlet-6 filter before resampling and downsamples after (anti-aliasing); this pipeline
+resamples the image directly, which blurs rotated and scaled samples slightly more.
+
+Colour, composed into one 4 × 4 affine colour map per sample: brightness + N(0, 0.2²), contrast × 2^N(0, 0.5²), luma
+flip (a reflection through the plane ⟂ the luma axis (1, 1, 1)/√3, i ∈ {0, 1}), hue rotation U(−180°, 180°) about
+the luma axis, saturation 2^N(0, 1) (scaling ⟂ the luma axis). One-channel images get the map's mean row, as the
+reference does.
+
+Every random number comes from the ``generator`` passed in (the run's checkpointed noise RNG: exact resume), and the
+same number is drawn whatever p is. ``sample`` returns the per-sample parameters and which ops were applied (the
+tests check each op's frequency against p × multiplier).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+#: augment.py's defaults for the ``bgc`` ops.
+XINT_MAX, SCALE_STD, ROTATE_MAX, ANISO_STD, XFRAC_STD = 0.125, 0.2, 1.0, 0.2, 0.125
+BRIGHTNESS_STD, CONTRAST_STD, HUE_MAX, SATURATION_STD = 0.2, 0.5, 1.0, 1.0
+#: the probability multipliers of ``bgc`` (all 1): op → multiplier
+MULTIPLIERS = {op: 1.0 for op in ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
+                                  "brightness", "contrast", "lumaflip", "hue", "saturation")}  # fmt: skip
+GEOMETRIC = ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac")
+COLOUR = ("brightness", "contrast", "lumaflip", "hue", "saturation")
+
+
+def _eye(n: int, size: int, like: Tensor) -> Tensor:
+    return torch.eye(size, device=like.device, dtype=like.dtype).expand(n, size, size).clone()
+
+
+def _matrix(rows: list[list], like: Tensor) -> Tensor:
+    """A batch of matrices from rows of per-sample tensors / numbers."""
+    n = like.shape[0]
+    return torch.stack([torch.stack([torch.as_tensor(v, dtype=like.dtype, device=like.device).expand(n)
+                                     for v in row], dim=-1) for row in rows], dim=-2)  # fmt: skip
+
+
+def translate2d(tx: Tensor, ty: Tensor) -> Tensor:
+    return _matrix([[1, 0, tx], [0, 1, ty], [0, 0, 1]], tx)
+
+
+def scale2d(sx: Tensor, sy: Tensor) -> Tensor:
+    return _matrix([[sx, 0, 0], [0, sy, 0], [0, 0, 1]], sx)
+
+
+def rotate2d(theta: Tensor) -> Tensor:
+    return _matrix([[theta.cos(), -theta.sin(), 0], [theta.sin(), theta.cos(), 0], [0, 0, 1]], theta)
+
+
+def translate3d(t: Tensor) -> Tensor:
+    return _matrix([[1, 0, 0, t], [0, 1, 0, t], [0, 0, 1, t], [0, 0, 0, 1]], t)
+
+
+def scale3d(s: Tensor) -> Tensor:
+    return _matrix([[s, 0, 0, 0], [0, s, 0, 0], [0, 0, s, 0], [0, 0, 0, 1]], s)
+
+
+def rotate3d(axis: Tensor, theta: Tensor) -> Tensor:
+    """Rotation by ``theta`` about the unit ``axis`` (Rodrigues), as a 4 × 4 affine map."""
+    vx, vy, vz = axis.tolist()
+    s, c = theta.sin(), theta.cos()
+    cc = 1 - c
+    return _matrix([
+        [vx * vx * cc + c, vx * vy * cc - vz * s, vx * vz * cc + vy * s, 0],
+        [vy * vx * cc + vz * s, vy * vy * cc + c, vy * vz * cc - vx * s, 0],
+        [vz * vx * cc - vy * s, vz * vy * cc + vx * s, vz * vz * cc + c, 0],
+        [0, 0, 0, 1],
+    ], theta)  # fmt: skip
+
+
+def sample(n: int, height: int, width: int, p: float | Tensor, generator, device, dtype=torch.float32):
+    """(inverse geometric maps (n, 3, 3) in pixel coordinates about the centre, colour maps (n, 4, 4), {op: applied
+    mask (n,)}). Draws the same numbers whatever ``p`` is."""
+
+    def rand(*shape):
+        return torch.rand(n, *shape, generator=generator, device=device, dtype=dtype)
+
+    def randn(*shape):
+        return torch.randn(n, *shape, generator=generator, device=device, dtype=dtype)
+
+    p = torch.as_tensor(p, device=device, dtype=dtype)
+    zero = torch.zeros(n, device=device, dtype=dtype)
+    applied: dict[str, Tensor] = {}
+
+    def chosen(op: str, probability: Tensor | None = None) -> Tensor:
+        mask = rand() < (p * MULTIPLIERS[op] if probability is None else probability)
+        applied[op] = mask
+        return mask
+
+    g_inv = _eye(n, 3, zero)
+    i = torch.floor(rand() * 2)
+    i = torch.where(chosen("xflip"), i, zero)
+    g_inv = g_inv @ scale2d(1 - 2 * i, torch.ones_like(i))
+    i = torch.floor(rand() * 4)
+    i = torch.where(chosen("rotate90"), i, zero)
+    g_inv = g_inv @ rotate2d(-math.pi / 2 * i)
+    t = rand(2) * 2 - 1
+    t = torch.where(chosen("xint").unsqueeze(1), t, torch.zeros_like(t))
+    g_inv = g_inv @ translate2d(torch.round(t[:, 0] * XINT_MAX * width), torch.round(t[:, 1] * XINT_MAX * height))
+    s = torch.exp2(randn() * SCALE_STD)
+    s = torch.where(chosen("scale"), s, torch.ones_like(s))
+    g_inv = g_inv @ scale2d(1 / s, 1 / s)
+    p_rot = 1 - torch.sqrt((1 - p * MULTIPLIERS["rotate"]).clamp(0, 1))  # pre and post: "some rotation" w.p. p
+    theta = (rand() * 2 - 1) * math.pi * ROTATE_MAX
+    pre = rand() < p_rot
+    theta = torch.where(pre, theta, zero)
+    g_inv = g_inv @ rotate2d(-theta)
+    s = torch.exp2(randn() * ANISO_STD)
+    s = torch.where(chosen("aniso"), s, torch.ones_like(s))
+    g_inv = g_inv @ scale2d(1 / s, s)
+    theta = (rand() * 2 - 1) * math.pi * ROTATE_MAX
+    post = rand() < p_rot
+    theta = torch.where(post, theta, zero)
+    g_inv = g_inv @ rotate2d(-theta)
+    applied["rotate"] = pre | post
+    t = randn(2) * XFRAC_STD
+    t = torch.where(chosen("xfrac").unsqueeze(1), t, torch.zeros_like(t))
+    g_inv = g_inv @ translate2d(t[:, 0] * width, t[:, 1] * height)
+
+    c = _eye(n, 4, zero)
+    luma = torch.tensor([1.0, 1.0, 1.0], device=device, dtype=dtype) / math.sqrt(3)
+    v = torch.cat([luma, torch.zeros(1, device=device, dtype=dtype)])
+    b = randn() * BRIGHTNESS_STD
+    b = torch.where(chosen("brightness"), b, zero)
+    c = translate3d(b) @ c
+    k = torch.exp2(randn() * CONTRAST_STD)
+    k = torch.where(chosen("contrast"), k, torch.ones_like(k))
+    c = scale3d(k) @ c
+    i = torch.floor(rand() * 2)
+    i = torch.where(chosen("lumaflip"), i, zero)
+    c = (_eye(n, 4, zero) - 2 * torch.outer(v, v) * i.view(n, 1, 1)) @ c
+    theta = (rand() * 2 - 1) * math.pi * HUE_MAX
+    theta = torch.where(chosen("hue"), theta, zero)
+    c = rotate3d(luma, theta) @ c
+    s = torch.exp2(randn() * SATURATION_STD)
+    s = torch.where(chosen("saturation"), s, torch.ones_like(s))
+    c = (torch.outer(v, v) + (_eye(n, 4, zero) - torch.outer(v, v)) * s.view(n, 1, 1)) @ c
+    return g_inv, c, applied
+
+
+def apply_geometric(x: Tensor, g_inv: Tensor) -> Tensor:
+    """Resample ``x`` at ``g_inv`` × (output pixel), pixel coordinates about the centre (bilinear, reflection)."""
+    n, _, height, width = x.shape
+    to_unit = scale2d(torch.full((n,), 2.0 / width, dtype=x.dtype, device=x.device),
+                      torch.full((n,), 2.0 / height, dtype=x.dtype, device=x.device))  # fmt: skip
+    theta = (to_unit @ g_inv.to(x.dtype) @ torch.linalg.inv(to_unit))[:, :2, :]
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+def apply_colour(x: Tensor, c: Tensor) -> Tensor:
+    n, channels, height, width = x.shape
+    c = c.to(x.dtype)
+    flat = x.reshape(n, channels, height * width)
+    if channels == 3:
+        flat = c[:, :3, :3] @ flat + c[:, :3, 3:]
+    elif channels == 1:
+        c = c[:, :3, :].mean(dim=1, keepdim=True)
+        flat = flat * c[:, :, :3].sum(dim=2, keepdim=True) + c[:, :, 3:]
+    else:
+        raise ValueError(f"ADA's colour transforms need 1 or 3 channels, got {channels}")
+    return flat.reshape(n, channels, height, width)
+
+
+def bgc(x: Tensor, p: float | Tensor, generator=None) -> Tensor:
+    """ADA's ``bgc`` augmentation of the NCHW batch ``x`` with probability ``p`` (each op: p × its multiplier)."""
+    g_inv, c, applied = sample(x.shape[0], x.shape[2], x.shape[3], p, generator, x.device)
+    geometric = torch.stack([applied[op] for op in GEOMETRIC]).any(0)
+    colour = torch.stack([applied[op] for op in COLOUR]).any(0)
+    if bool(geometric.any()):  # a host sync; p = 0 (ADA's start) then costs nothing
+        x = torch.where(geometric.view(-1, 1, 1, 1), apply_geometric(x, g_inv), x)
+    if bool(colour.any()):
+        x = torch.where(colour.view(-1, 1, 1, 1), apply_colour(x, c), x)
+    return x

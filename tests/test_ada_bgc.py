@@ -1,0 +1,84 @@
+"""ADA's bgc pipeline (ganlab/augment/bgc.py, StyleGAN2-ADA's augment.py): identity at p = 0, each op's frequency
+p × its multiplier, exact geometric primitives, the colour maps, differentiability, RNG use independent of p."""
+
+import math
+
+import pytest
+import torch
+
+from ganlab.augment import AdaptiveAugment
+from ganlab.augment.bgc import (
+    COLOUR,
+    GEOMETRIC,
+    MULTIPLIERS,
+    apply_colour,
+    apply_geometric,
+    bgc,
+    rotate2d,
+    sample,
+    scale2d,
+    translate2d,
+)
+
+
+def images(n=8, c=1, size=16, seed=0):
+    return torch.rand(n, c, size, size, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_p_zero_is_the_identity(channels):
+    x = images(c=channels)
+    assert torch.equal(bgc(x, 0.0, torch.Generator().manual_seed(1)), x)
+    ada = AdaptiveAugment(pipeline="bgc")  # ADA starts at p = 0
+    assert torch.equal(ada(x, torch.Generator().manual_seed(1)), x)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.6])
+def test_each_op_is_applied_with_probability_p_times_its_multiplier(p):
+    n = 40_000
+    _, _, applied = sample(n, 16, 16, p, torch.Generator().manual_seed(2), "cpu")
+    assert set(applied) == set(GEOMETRIC) | set(COLOUR)
+    for op, mask in applied.items():
+        expected = min(p * MULTIPLIERS[op], 1.0)
+        assert abs(mask.float().mean().item() - expected) < 0.01, (op, mask.float().mean().item(), expected)
+
+
+def test_geometric_primitives_are_exact():
+    x, n = images(n=3), 3
+    one = torch.ones(n)
+    torch.testing.assert_close(apply_geometric(x, scale2d(-one, one)), x.flip(3))  # x-flip
+    quarter = apply_geometric(x, rotate2d(torch.full((n,), -math.pi / 2)))
+    assert any(torch.allclose(quarter, torch.rot90(x, k, dims=(2, 3)), atol=1e-5) for k in (1, 3))
+    moved = apply_geometric(x, translate2d(torch.full((n,), -2.0), torch.zeros(n)))  # output(w) = input(w - 2)
+    torch.testing.assert_close(moved[..., 2:], x[..., :-2])
+
+
+def test_colour_maps():
+    gray = torch.full((2, 3, 4, 4), 0.25)
+    _, c, _ = sample(2, 4, 4, 1.0, torch.Generator().manual_seed(3), "cpu")
+    identity = torch.eye(4).expand(2, 4, 4)
+    torch.testing.assert_close(apply_colour(gray, identity), gray)
+    flip = torch.eye(4) - 2 * torch.outer(*(2 * [torch.tensor([1.0, 1, 1, 0]) / math.sqrt(3)]))
+    torch.testing.assert_close(apply_colour(gray, flip.expand(2, 4, 4)), -gray)  # the luma flip inverts gray
+    one = apply_colour(torch.full((2, 1, 4, 4), 0.25), c)  # one channel: the map's mean row
+    three = apply_colour(gray, c)
+    torch.testing.assert_close(one[:, 0], three.mean(1), atol=1e-5, rtol=1e-5)
+
+
+def test_it_is_differentiable_and_draws_the_same_numbers_whatever_p():
+    x = images(c=3).requires_grad_(True)
+    bgc(x, 1.0, torch.Generator().manual_seed(4)).square().sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    states = []
+    for p in (0.0, 0.5, 1.0):
+        g = torch.Generator().manual_seed(5)
+        bgc(images(c=3), p, g)
+        states.append(g.get_state())
+    assert all(torch.equal(states[0], s) for s in states)
+
+
+def test_the_adaptive_pipeline_is_named():
+    assert "pipeline=bgc" in repr(AdaptiveAugment(pipeline="bgc"))
+    assert "pipeline=diffaugment" in repr(AdaptiveAugment())
+    with pytest.raises(ValueError, match="pipeline='kornia'; accepted: bgc, diffaugment"):
+        AdaptiveAugment(pipeline="kornia")
