@@ -37,14 +37,15 @@ CASES = {
     # 4 iterations an epoch: the interruption (iteration 6) is mid-epoch, the run crosses epoch boundaries
     "ring_unrolled_k2": ["experiment=ring_unrolled", "model.unroll_steps=2", "data.iterations_per_epoch=4"]
     + ["data.batch_size=64", "callbacks.mode_coverage.n_samples=200"],
-    "digits_dcgan_wgan_gp": ["experiment=digits_dcgan", "loss=wgan_gp", *IMAGES],
+    "digits_dcgan_wgan_gp": ["experiment=digits_dcgan", "loss=wgan_gp", "model.discriminator.norm=layer", *IMAGES],
     "digits_mlp_dropout_k2": ["experiment=digits_dcgan", "model=gan_mlp", "model.unroll_steps=2", *IMAGES],
     # the kurtosis autoencoder: its regulariser's weight changes at the epoch boundary (7 batches an epoch), the
     # latent-CDF callback measures at epoch starts (also when the resumed run re-enters its epoch)
     "digits_kurtosis_ae": ["experiment=digits_kurtosis_ae", "callbacks.latent_cdf.n_images=100", *IMAGES],
     # issue #19's state: G's moving average, a lazy R1 (every 4th iteration), LeCam's anchors, spectral norm's u, v
     "digits_dcgan_ema_r1_lecam": ["experiment=digits_dcgan", "loss=hinge", "+loss/penalty=[r1,lecam]"]
-    + ["loss.penalties.r1.every=4", "+model/ema=default", "model.discriminator.spectral_norm=true", *IMAGES],
+    + ["loss.penalties.r1.every=4", "+model/ema=default", "model.discriminator.spectral_norm=true", *IMAGES]
+    + ["model.discriminator.norm=none"],  # gradient penalties need per-sample gradients (no BatchNorm)
 }
 
 

@@ -52,6 +52,7 @@ CASES = {
     "ring k=5 second-order": ["experiment=ring_unrolled", "model.unroll_mode=second_order"],
     **{
         f"dcgan {loss}": ["experiment=digits_dcgan", f"loss={loss}", *IMAGES]
+        + (["model.discriminator.norm=layer"] if loss in ("wgan_gp", "dragan") else [])  # per-sample gradients
         for loss in ("non_saturating", "minimax", "lsgan", "wgan", "wgan_gp", "dragan", "hinge")
     },
     "dcgan k=2 second-order": ["experiment=digits_dcgan", "model.unroll_steps=2", "model.unroll_mode=second_order"]

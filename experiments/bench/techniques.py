@@ -30,9 +30,10 @@ VARIANTS = {
     "plain (non-saturating)": [],
     "spectral norm (D)": ["model.discriminator.spectral_norm=true"],
     "EMA of G": ["+model/ema=default"],
-    "R1": ["+loss/penalty=r1"],
-    "R1, lazy (every 16)": ["+loss/penalty=r1", "loss.penalties.r1.every=16"],
-    "R2": ["+loss/penalty=r2"],
+    # gradient penalties need a D without batch statistics (preflight/norm_rules.py): layer norm, as WGAN-GP's critic
+    "R1": ["+loss/penalty=r1", "model.discriminator.norm=layer"],
+    "R1, lazy (every 16)": ["+loss/penalty=r1", "loss.penalties.r1.every=16", "model.discriminator.norm=layer"],
+    "R2": ["+loss/penalty=r2", "model.discriminator.norm=layer"],
     "LeCam": ["+loss/penalty=lecam"],
     "DiffAugment": ["+loss/augment=diffaug"],
     "ADA": ["+loss/augment=ada"],

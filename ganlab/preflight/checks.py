@@ -12,6 +12,7 @@ from ganlab.common.errors import CONF_DIR, ConfigError, one_line
 from ganlab.common.options import UnrollMode, Update
 from ganlab.common.validators import is_int
 from ganlab.composition.schemas import BEGANLossSchema, BEGANModelSchema
+from ganlab.preflight.norm_rules import check_discriminator_norm
 from ganlab.preflight.resume_rules import check_resume, resume_path
 from ganlab.preflight.rules import RULES, check_rules
 
@@ -28,6 +29,7 @@ def validate(cfg: DictConfig) -> None:
     _check_pack_divides_batch(cfg)
     _check_augment_fits_data(cfg)
     _check_spectral_norm_without_clipping(cfg)
+    check_discriminator_norm(cfg)
     _check_metric_callbacks_fit_model(cfg)
     if cfg.get("model") is not None and "unroll_steps" in cfg.model:
         _check_optimizer_for_unrolling(cfg)
