@@ -24,9 +24,12 @@ def build_module(cfg: DictConfig, record_config: bool = True):
     ``record_config`` the resolved config goes into its checkpoints (needs Hydra's run-time config)."""
     from hydra.utils import instantiate
 
+    from ganlab.composition import lazy_regularisation
+
     live = {OPTIM_KWARGS.get(key, key): instantiate(node) for key, node in (cfg.get("optim") or {}).items()}
     if cfg.get("loss") is not None:
         live["loss"] = instantiate(cfg.loss)
+        lazy_regularisation.apply(live, cfg)  # D's optimizer slowed by N / (N + 1) for penalties every N iterations
     with shape_errors_as_config_errors():
         module = instantiate(cfg.model, _partial_=True)(**live)
     if record_config:
