@@ -133,7 +133,7 @@ def damaged_files(root: Path, straight: dict) -> dict:
     metrics.write_bytes(metrics.read_bytes()[:20])
     (run_dir / "resumes.jsonl").write_text('{"time": "x", "checkpoint": "y", "iteration": 1, "changed": {}}\n{"ti')
     resumed = run(run_dir)
-    said = sorted({x for x in resumed.stderr.splitlines() if "damaged" in x})
+    said = sorted({x for x in resumed.stderr.splitlines() if "was damaged" in x})
     exact = resumed.returncode == 0 and identical(final_state(run_dir), straight)
     shutil.rmtree(run_dir, ignore_errors=True)
     return {"rc": resumed.returncode, "set_aside_lines": len(said), "exact": exact}
