@@ -77,3 +77,18 @@ def test_one_split_data_reports_the_training_values_only():
     train, _ = data()
     out = discriminator_overfit(Memoriser(train), Splits(train, train, one_split=True), n_images=12)
     assert set(out) == {"d_logit_train", "d_sign_train"}
+
+
+def test_a_d_trained_with_augmentation_is_also_scored_under_its_policy():
+    """A memoriser of the training images no longer recognises them once translated (DiffAugment's policy): the
+    unaugmented gap says "memorised", the gap under D's own policy shows what D sees in training."""
+    from ganlab.augment import DiffAugment
+
+    train, test = data()
+    augment = DiffAugment("translation")
+    out = discriminator_overfit(Memoriser(train), Splits(train, test), n_images=12, batch_size=4, augment=augment)
+    assert out["d_logit_gap"] == 4.0  # unaugmented, as before
+    assert {"d_logit_train_aug", "d_logit_test_aug", "d_logit_gap_aug", "d_sign_train_aug"} <= set(out)
+    assert out["d_logit_train_aug"] < out["d_logit_train"]  # shifted training images are not recognised
+    again = discriminator_overfit(Memoriser(train), Splits(train, test), n_images=12, batch_size=4, augment=augment)
+    assert again == out  # the policy's draws are seeded

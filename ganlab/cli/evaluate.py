@@ -122,7 +122,12 @@ def evaluate_checkpoint(cfg: DictConfig) -> tuple[dict, object, object]:
     if "d_overfit" in metrics:
         from ganlab.metrics.d_overfit import discriminator_overfit
 
-        result.update(discriminator_overfit(module.discriminator, datamodule, cfg.d_images, cfg.batch_size, cfg.seed))
+        augment = getattr(getattr(module, "loss", None), "augment", None)  # D's own policy: reported as well
+        result.update(
+            discriminator_overfit(
+                module.discriminator, datamodule, cfg.d_images, cfg.batch_size, cfg.seed, augment=augment
+            )
+        )
     return result, datamodule, module
 
 

@@ -5,7 +5,10 @@ heuristic E[sign D(x)] on each split (r_t on training images; its counterpart r_
 
 A D that generalises scores both splits alike (gap ≈ 0); a D that memorised its training set is confident on it
 and not on the test images (gap > 0). With ``data.train_fraction`` the training images are the subset D trains on.
-Unaugmented images, D in eval mode, the same fixed seeded subsets every time."""
+Unaugmented images, D in eval mode, the same fixed seeded subsets every time. A D trained with an augmentation
+(DiffAugment, ADA: ``augment``) never sees unaugmented images; its numbers are also given under its own policy (the
+``*_aug`` keys, the transforms drawn from a generator seeded with ``seed``; ADA at its trained p), as the DiffAugment
+and ADA authors measure it: both are reported."""
 
 from __future__ import annotations
 
@@ -18,11 +21,26 @@ from ganlab.nets.base import eval_mode
 
 @torch.inference_mode()
 def discriminator_overfit(
-    discriminator: nn.Module, datamodule, n_images: int = 1000, batch_size: int = 500, seed: int = 0, device="cpu"
+    discriminator: nn.Module,
+    datamodule,
+    n_images: int = 1000,
+    batch_size: int = 500,
+    seed: int = 0,
+    device="cpu",
+    augment: nn.Module | None = None,
 ) -> dict[str, float]:
     """``d_logit_train`` / ``_test`` (mean raw output), ``d_logit_gap`` (train − test), ``d_sign_train`` /
-    ``_test`` (E[sign D(x)]). A conditional D is given each image's label; a packing D whole packs only. Datasets
-    with one split (digits) have no unseen images: only the training values."""
+    ``_test`` (E[sign D(x)]); with ``augment``, the same under D's augmentation (``*_aug``). A conditional D is given
+    each image's label; a packing D whole packs only. Datasets with one split (digits) have no unseen images: only
+    the training values."""
+    out = _scores(discriminator, datamodule, n_images, batch_size, seed, device, None, "")
+    if augment is not None:
+        generator = torch.Generator(device=device).manual_seed(seed)
+        out.update(_scores(discriminator, datamodule, n_images, batch_size, seed, device, (augment, generator), "_aug"))
+    return out
+
+
+def _scores(discriminator, datamodule, n_images, batch_size, seed, device, augment, suffix: str) -> dict[str, float]:
     pack = int(getattr(discriminator, "pack", 1) or 1)
     conditional = bool(getattr(discriminator, "num_classes", None))
     splits = ("train",) if getattr(datamodule, "one_split", False) else ("train", "test")
@@ -37,13 +55,15 @@ def discriminator_overfit(
                 if keep == 0:
                     continue
                 x = images[:keep].to(device)
+                if augment is not None:
+                    x = augment[0](x, augment[1])
                 if conditional:
                     logits.append(discriminator(x, torch.as_tensor(labels)[:keep].to(device)).flatten().float())
                 else:
                     logits.append(discriminator(x).flatten().float())
             values = torch.cat(logits)
-            out[f"d_logit_{split}"] = float(values.mean())
-            out[f"d_sign_{split}"] = float(values.sign().mean())
-    if "d_logit_test" in out:
-        out["d_logit_gap"] = out["d_logit_train"] - out["d_logit_test"]
+            out[f"d_logit_{split}{suffix}"] = float(values.mean())
+            out[f"d_sign_{split}{suffix}"] = float(values.sign().mean())
+    if f"d_logit_test{suffix}" in out:
+        out[f"d_logit_gap{suffix}"] = out[f"d_logit_train{suffix}"] - out[f"d_logit_test{suffix}"]
     return out
