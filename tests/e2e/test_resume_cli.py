@@ -73,6 +73,7 @@ def test_sigterm_writes_a_checkpoint_at_an_iteration_boundary_and_exits_143(inte
     assert preempted == {
         "signal": "SIGTERM",
         "iteration": iteration,
+        "phase": "training",
         "checkpoint": str(run_dir / "checkpoints" / "last.ckpt"),
         "requeue": None,
     }
