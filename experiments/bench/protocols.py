@@ -142,8 +142,8 @@ def plot_curves(rows: list[dict], path: Path, configs=CONFIGS) -> None:
     axes = fig.subplots(len(presets), 2, squeeze=False)
     for (ax_modes, ax_hq), preset in zip(axes, presets, strict=True):
         for config in configs:
-            sel = [r for r in rows if r["preset"] == preset and r["config"] == config]
-            if not sel:
+            sel = [r for r in rows if r["preset"] == preset and r["config"] == config and r["curve"]]
+            if not sel:  # no seed of this row has run on this preset: no line, no "(5 seeds)" label
                 continue
             iterations = sorted({p["iteration"] for r in sel for p in r["curve"]})
             for ax, metric in ((ax_modes, "modes"), (ax_hq, "hq")):
