@@ -37,7 +37,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Checkpoint
 
-from ganlab.callbacks.signal_watchdog import SignalWatchdog
+from ganlab.callbacks.signal_watchdog import SignalWatchdog, hang_line
 from ganlab.common.durable import stale_temporaries, write_durably
 from ganlab.common.runtime import say, slurm_job_id
 
@@ -225,21 +225,8 @@ class RunCheckpoint(Checkpoint):
     # ------------------------------------------------------------------ signals
     def _describe_hang(self, signum: int) -> str:
         """The watchdog's line (from its thread): this rank is blocked outside Python after the signal."""
-        from ganlab.callbacks.signal_watchdog import silent_ranks
-
-        name = signal.Signals(signum).name
-        where = (
-            f"in a collective waiting on a peer; silent: {silent_ranks(self._world_size, self._rank)}"
-            if self._world_size > 1
-            else "outside Python"
-        )
-        resumes = (
-            f"ckpt_path={self.path} (iteration {self.saved_iteration})" if self.path.is_file() else "a fresh start"
-        )
-        return (
-            f"[ganlab] {name}: rank {self._rank} still blocked {self._watchdog.deadline_s:g} s after the signal "
-            f"({where}); exited without a new checkpoint; resume every rank with the same command: {resumes}"
-        )
+        resumes = f"ckpt_path={self.path} (iteration {self.saved_iteration})" if self.path.is_file() else None
+        return hang_line(signum, self._rank, self._world_size, self._watchdog.deadline_s, resumes)
 
     def _record(self, signum, frame) -> None:
         if self.received is not None:

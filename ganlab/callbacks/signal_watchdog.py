@@ -69,6 +69,21 @@ def silent_ranks(world_size: int, rank: int, timeout_s: float = 2.0) -> str:
     return ", ".join(silent) if silent else "none (every peer is alive: one is stuck inside the collective)"
 
 
+def hang_line(signum: int, rank: int, world_size: int, deadline_s: float, resumes: str | None) -> str:
+    """The line of a process still blocked ``deadline_s`` after ``signum`` (``resumes``: the checkpoint to resume
+    from, None before the first)."""
+    where = (
+        f"in a collective waiting on a peer; silent: {silent_ranks(world_size, rank)}"
+        if world_size > 1
+        else "outside Python"
+    )
+    return (
+        f"[ganlab] {signal.Signals(signum).name}: rank {rank} still blocked {deadline_s:g} s after the signal "
+        f"({where}); exited without a new checkpoint; resume every rank with the same command: "
+        f"{resumes or 'a fresh start'}"
+    )
+
+
 class SignalWatchdog:
     """Arm in the main thread (``start``), disarm when the run ends or fails (``stop``); see the module's text."""
 
