@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 from pathlib import Path
 
 import torch
 
-from ganlab.common.durable import write_durably
+from ganlab.common.durable import set_aside, write_durably
 
 
 def _plain(value):
@@ -38,9 +37,7 @@ def read_or_set_aside(path: Path) -> dict:
             return data
     except (ValueError, UnicodeDecodeError):
         pass
-    aside = path.with_name(path.name + ".damaged")
-    path.replace(aside)
-    print(f"[ganlab] {path} was damaged (not a JSON object): moved to {aside.name}, rebuilt", file=sys.stderr)
+    set_aside(path, "rebuilt (it was not a JSON object)")
     return {}
 
 

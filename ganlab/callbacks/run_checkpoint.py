@@ -39,6 +39,7 @@ from pytorch_lightning.callbacks import Checkpoint
 
 from ganlab.callbacks.signal_watchdog import SignalWatchdog, hang_line
 from ganlab.common.durable import stale_temporaries, write_durably
+from ganlab.common.run_state import read_json
 from ganlab.common.runtime import say, slurm_job_id
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ class RunCheckpoint(Checkpoint):
                 self._watchdog.progress()
         iteration = getattr(pl_module, "iteration", trainer.global_step)
         if self._watchdog is not None and trainer.world_size > 1:
-            self._watchdog.beat(trainer.global_rank, iteration)
+            self._watchdog.beat(iteration)
         # the epoch's last batch: the interval / time / end checkpoint waits for on_train_epoch_end, after the
         # epoch's evaluation (a resume from a checkpoint written here would skip that evaluation)
         last_batch = trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
@@ -203,10 +204,11 @@ class RunCheckpoint(Checkpoint):
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module) -> None:
         # after every other callback's on_fit_end: the run is complete, an earlier interruption's record goes
-        if trainer.is_global_zero and (self.dirpath.parent / "metrics.json").is_file():
+        metrics = self.dirpath.parent / "metrics.json"
+        if trainer.is_global_zero and "preempted" in (read_json(metrics) or {}):
             from ganlab.callbacks.metrics_json import write_metrics_json
 
-            write_metrics_json(self.dirpath.parent / "metrics.json", {}, drop=("preempted",))
+            write_metrics_json(metrics, {}, drop=("preempted",))
 
     def on_exception(self, trainer: pl.Trainer, pl_module, exception: BaseException) -> None:
         if self._watchdog is not None:  # the process is on its way out, in Python: nothing blocks it

@@ -120,7 +120,7 @@ class SignalWatchdog:
         if self._deadline != float("inf"):
             self._deadline = time.monotonic() + self.deadline_s
 
-    def beat(self, rank: int, iteration: int) -> None:
+    def beat(self, iteration: int) -> None:
         """Record this rank's progress in the store (at most once a second)."""
         now = time.time()
         if now - self._last_beat < 1.0:
@@ -128,17 +128,16 @@ class SignalWatchdog:
         self._last_beat = now
         store = _store()
         if store is not None:
-            store.set(BEAT_KEY.format(rank=rank), f"{iteration} {now}")
+            store.set(BEAT_KEY.format(rank=self.rank), f"{iteration} {now}")
 
     def _watch(self) -> None:
         reader = self._reader
         reader.settimeout(ALIVE_EVERY_S)
-        rank = self.rank
         while True:
             try:
                 data = reader.recv(64)
             except TimeoutError:
-                self._alive(rank)
+                self._alive()
                 continue
             except OSError:
                 return
@@ -151,12 +150,12 @@ class SignalWatchdog:
         while time.monotonic() < self._deadline:
             if self._disarmed.wait(min(max(self._deadline - time.monotonic(), 0.0), ALIVE_EVERY_S)):
                 return  # the run ended (checkpoint written, or abandoned) in time
-            self._alive(rank)
+            self._alive()
         say(self.describe(watched[0]), error=True)
         os._exit(128 + watched[0])
 
-    def _alive(self, rank: str) -> None:
+    def _alive(self) -> None:
         store = _store()
         if store is not None:
             with contextlib.suppress(Exception):  # the store's host may be gone: the collective will say so
-                store.set(ALIVE_KEY.format(rank=rank), str(time.time()))
+                store.set(ALIVE_KEY.format(rank=self.rank), str(time.time()))

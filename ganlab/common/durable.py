@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -81,6 +82,15 @@ def write_durably(path: Path, write: Callable[[IO[bytes]], object], what: str = 
                 f"{what} is intact: free space, then run the same command to resume"
             ) from exc
         raise
+
+
+def set_aside(path: Path, what: str) -> Path:
+    """Move a damaged run file to ``<name>.damaged`` and say so in one line on stderr (``what``: what happens
+    instead, e.g. "rebuilt"); the aside path."""
+    aside = path.with_name(path.name + ".damaged")
+    path.replace(aside)
+    print(f"[ganlab] {path} was damaged: moved to {aside.name}, {what}", file=sys.stderr)
+    return aside
 
 
 def stale_temporaries(folder: Path) -> list[Path]:

@@ -36,10 +36,8 @@ def run_state(run_dir, max_iterations: int | None) -> str:
         return FAILED
     metrics = read_json(run_dir / "metrics.json") or {}
     iteration = metrics.get("iteration")
-    if isinstance(iteration, int) and not isinstance(iteration, bool) and not metrics.get("preempted"):
-        if max_iterations is None:
-            return FINISHED
-        if max_iterations is not None and iteration >= max_iterations:
-            return FINISHED
+    counted = isinstance(iteration, int) and not isinstance(iteration, bool) and not metrics.get("preempted")
+    if counted and (max_iterations is None or iteration >= max_iterations):
+        return FINISHED
     traces = ("checkpoints", "metrics.json", "train.log")
     return INTERRUPTED if any((run_dir / name).exists() for name in traces) else NEW

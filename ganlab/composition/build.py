@@ -56,14 +56,12 @@ def build(cfg: DictConfig, resume_ckpt: str | None = None):
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     logger = build_logger(cfg, resume_ckpt)
     callbacks += logger_callbacks(logger)
-    strategy = {}
-    if cfg.trainer.get("strategy") is not None:  # a DDP strategy's collectives get the run's timeout
-        from ganlab.composition.distributed import with_collective_timeout
+    from ganlab.composition.distributed import with_collective_timeout
 
-        strategy = {"strategy": with_collective_timeout(cfg.trainer.strategy, cfg.get("collective_timeout_s"))}
     trainer = instantiate(
         cfg.trainer,
-        **strategy,
+        # a DDP strategy's collectives get the run's timeout ("auto" is Lightning's default)
+        strategy=with_collective_timeout(cfg.trainer.get("strategy") or "auto", cfg.get("collective_timeout_s")),
         callbacks=callbacks,
         logger=logger,
         plugins=cluster_plugins(),

@@ -34,9 +34,11 @@ def with_collective_timeout(strategy, timeout_s: float | None):
         return strategy
     from pytorch_lightning.strategies import DDPStrategy, StrategyRegistry
 
-    if strategy not in StrategyRegistry or not issubclass(StrategyRegistry[strategy]["strategy"], DDPStrategy):
+    if strategy not in StrategyRegistry:  # (the registry's get() builds an instance: read the entry itself)
         return strategy
     entry = StrategyRegistry[strategy]
+    if not issubclass(entry["strategy"], DDPStrategy):
+        return strategy
     return entry["strategy"](**entry["init_params"], timeout=timedelta(seconds=float(timeout_s)))
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.common.durable import write_durably
+from ganlab.common.durable import set_aside, write_durably
 from ganlab.common.errors import ConfigError
 
 #: Keys (and subtrees) a resume may change.
@@ -134,10 +133,7 @@ def read_resumes(path: Path) -> list[str]:
         damaged |= not valid
         lines += [line] if valid else []
     if damaged:
-        aside = path.with_name(path.name + ".damaged")
-        path.replace(aside)
-        kept = f"its {len(lines)} valid line(s) kept"
-        print(f"[ganlab] {path} was damaged: moved to {aside.name}, {kept}", file=sys.stderr)
+        set_aside(path, f"its {len(lines)} valid line(s) kept")
     return lines
 
 
