@@ -84,74 +84,77 @@ def rotate3d(axis: Tensor, theta: Tensor) -> Tensor:
     ], theta)  # fmt: skip
 
 
+class _Draws:
+    """The per-sample random numbers of one batch, from ``generator``, and which ops were applied."""
+
+    def __init__(self, n: int, p, generator, device, dtype):
+        self.n, self.generator, self.device, self.dtype = n, generator, device, dtype
+        self.p = torch.as_tensor(p, device=device, dtype=dtype)
+        self.applied: dict[str, Tensor] = {}
+
+    def rand(self, *shape) -> Tensor:
+        return torch.rand(self.n, *shape, generator=self.generator, device=self.device, dtype=self.dtype)
+
+    def randn(self, *shape) -> Tensor:
+        return torch.randn(self.n, *shape, generator=self.generator, device=self.device, dtype=self.dtype)
+
+    def gated(self, op: str, value: Tensor, identity: float) -> Tensor:
+        """``value`` where the op is drawn (probability p × its multiplier), ``identity`` elsewhere (the value is
+        drawn first, then the mask, as the reference does)."""
+        mask = self.rand() < self.p * MULTIPLIERS[op]
+        self.applied[op] = mask
+        return torch.where(mask.view(-1, *[1] * (value.dim() - 1)), value, torch.full_like(value, identity))
+
+    def rotation(self, p_rot: Tensor) -> tuple[Tensor, Tensor]:
+        """An angle U(−π, π) · ROTATE_MAX where drawn with probability ``p_rot`` (0 elsewhere), and the mask."""
+        theta = (self.rand() * 2 - 1) * math.pi * ROTATE_MAX
+        mask = self.rand() < p_rot
+        return torch.where(mask, theta, torch.zeros_like(theta)), mask
+
+
+def _geometric(d: _Draws, height: int, width: int) -> Tensor:
+    """The inverse geometric maps (n, 3, 3), pixel coordinates about the centre."""
+    g_inv = _eye(d.n, 3, d.p)
+    i = d.gated("xflip", torch.floor(d.rand() * 2), 0.0)
+    g_inv = g_inv @ scale2d(1 - 2 * i, torch.ones_like(i))
+    i = d.gated("rotate90", torch.floor(d.rand() * 4), 0.0)
+    g_inv = g_inv @ rotate2d(-math.pi / 2 * i)
+    t = d.gated("xint", d.rand(2) * 2 - 1, 0.0)
+    g_inv = g_inv @ translate2d(torch.round(t[:, 0] * XINT_MAX * width), torch.round(t[:, 1] * XINT_MAX * height))
+    s = d.gated("scale", torch.exp2(d.randn() * SCALE_STD), 1.0)
+    g_inv = g_inv @ scale2d(1 / s, 1 / s)
+    p_rot = 1 - torch.sqrt((1 - d.p * MULTIPLIERS["rotate"]).clamp(0, 1))  # pre and post: "some rotation" w.p. p
+    theta, pre = d.rotation(p_rot)
+    g_inv = g_inv @ rotate2d(-theta)
+    s = d.gated("aniso", torch.exp2(d.randn() * ANISO_STD), 1.0)
+    g_inv = g_inv @ scale2d(1 / s, s)
+    theta, post = d.rotation(p_rot)
+    g_inv = g_inv @ rotate2d(-theta)
+    d.applied["rotate"] = pre | post
+    t = d.gated("xfrac", d.randn(2) * XFRAC_STD, 0.0)
+    return g_inv @ translate2d(t[:, 0] * width, t[:, 1] * height)
+
+
+def _colour(d: _Draws) -> Tensor:
+    """The colour maps (n, 4, 4) on (r, g, b, 1)."""
+    eye = _eye(d.n, 4, d.p)
+    luma = torch.tensor([1.0, 1.0, 1.0], device=d.device, dtype=d.dtype) / math.sqrt(3)
+    v = torch.cat([luma, torch.zeros(1, device=d.device, dtype=d.dtype)])
+    c = translate3d(d.gated("brightness", d.randn() * BRIGHTNESS_STD, 0.0)) @ eye
+    c = scale3d(d.gated("contrast", torch.exp2(d.randn() * CONTRAST_STD), 1.0)) @ c
+    i = d.gated("lumaflip", torch.floor(d.rand() * 2), 0.0)
+    c = (eye - 2 * torch.outer(v, v) * i.view(d.n, 1, 1)) @ c
+    c = rotate3d(luma, d.gated("hue", (d.rand() * 2 - 1) * math.pi * HUE_MAX, 0.0)) @ c
+    s = d.gated("saturation", torch.exp2(d.randn() * SATURATION_STD), 1.0)
+    return (torch.outer(v, v) + (eye - torch.outer(v, v)) * s.view(d.n, 1, 1)) @ c
+
+
 def sample(n: int, height: int, width: int, p: float | Tensor, generator, device, dtype=torch.float32):
     """(inverse geometric maps (n, 3, 3) in pixel coordinates about the centre, colour maps (n, 4, 4), {op: applied
     mask (n,)}). Draws the same numbers whatever ``p`` is."""
-
-    def rand(*shape):
-        return torch.rand(n, *shape, generator=generator, device=device, dtype=dtype)
-
-    def randn(*shape):
-        return torch.randn(n, *shape, generator=generator, device=device, dtype=dtype)
-
-    p = torch.as_tensor(p, device=device, dtype=dtype)
-    zero = torch.zeros(n, device=device, dtype=dtype)
-    applied: dict[str, Tensor] = {}
-
-    def chosen(op: str, probability: Tensor | None = None) -> Tensor:
-        mask = rand() < (p * MULTIPLIERS[op] if probability is None else probability)
-        applied[op] = mask
-        return mask
-
-    g_inv = _eye(n, 3, zero)
-    i = torch.floor(rand() * 2)
-    i = torch.where(chosen("xflip"), i, zero)
-    g_inv = g_inv @ scale2d(1 - 2 * i, torch.ones_like(i))
-    i = torch.floor(rand() * 4)
-    i = torch.where(chosen("rotate90"), i, zero)
-    g_inv = g_inv @ rotate2d(-math.pi / 2 * i)
-    t = rand(2) * 2 - 1
-    t = torch.where(chosen("xint").unsqueeze(1), t, torch.zeros_like(t))
-    g_inv = g_inv @ translate2d(torch.round(t[:, 0] * XINT_MAX * width), torch.round(t[:, 1] * XINT_MAX * height))
-    s = torch.exp2(randn() * SCALE_STD)
-    s = torch.where(chosen("scale"), s, torch.ones_like(s))
-    g_inv = g_inv @ scale2d(1 / s, 1 / s)
-    p_rot = 1 - torch.sqrt((1 - p * MULTIPLIERS["rotate"]).clamp(0, 1))  # pre and post: "some rotation" w.p. p
-    theta = (rand() * 2 - 1) * math.pi * ROTATE_MAX
-    pre = rand() < p_rot
-    theta = torch.where(pre, theta, zero)
-    g_inv = g_inv @ rotate2d(-theta)
-    s = torch.exp2(randn() * ANISO_STD)
-    s = torch.where(chosen("aniso"), s, torch.ones_like(s))
-    g_inv = g_inv @ scale2d(1 / s, s)
-    theta = (rand() * 2 - 1) * math.pi * ROTATE_MAX
-    post = rand() < p_rot
-    theta = torch.where(post, theta, zero)
-    g_inv = g_inv @ rotate2d(-theta)
-    applied["rotate"] = pre | post
-    t = randn(2) * XFRAC_STD
-    t = torch.where(chosen("xfrac").unsqueeze(1), t, torch.zeros_like(t))
-    g_inv = g_inv @ translate2d(t[:, 0] * width, t[:, 1] * height)
-
-    c = _eye(n, 4, zero)
-    luma = torch.tensor([1.0, 1.0, 1.0], device=device, dtype=dtype) / math.sqrt(3)
-    v = torch.cat([luma, torch.zeros(1, device=device, dtype=dtype)])
-    b = randn() * BRIGHTNESS_STD
-    b = torch.where(chosen("brightness"), b, zero)
-    c = translate3d(b) @ c
-    k = torch.exp2(randn() * CONTRAST_STD)
-    k = torch.where(chosen("contrast"), k, torch.ones_like(k))
-    c = scale3d(k) @ c
-    i = torch.floor(rand() * 2)
-    i = torch.where(chosen("lumaflip"), i, zero)
-    c = (_eye(n, 4, zero) - 2 * torch.outer(v, v) * i.view(n, 1, 1)) @ c
-    theta = (rand() * 2 - 1) * math.pi * HUE_MAX
-    theta = torch.where(chosen("hue"), theta, zero)
-    c = rotate3d(luma, theta) @ c
-    s = torch.exp2(randn() * SATURATION_STD)
-    s = torch.where(chosen("saturation"), s, torch.ones_like(s))
-    c = (torch.outer(v, v) + (_eye(n, 4, zero) - torch.outer(v, v)) * s.view(n, 1, 1)) @ c
-    return g_inv, c, applied
+    draws = _Draws(n, p, generator, device, dtype)
+    g_inv = _geometric(draws, height, width)
+    return g_inv, _colour(draws), draws.applied
 
 
 def apply_geometric(x: Tensor, g_inv: Tensor) -> Tensor:

@@ -29,7 +29,7 @@ def build_module(cfg: DictConfig, record_config: bool = True):
     live = {OPTIM_KWARGS.get(key, key): instantiate(node) for key, node in (cfg.get("optim") or {}).items()}
     if cfg.get("loss") is not None:
         live["loss"] = instantiate(cfg.loss)
-        lazy_regularisation.apply(live, cfg)  # D's optimizer slowed by N / (N + 1) for penalties every N iterations
+        lazy_regularisation.apply(live)  # D's optimizer slowed by N / (N + 1) for penalties every N iterations
     with shape_errors_as_config_errors():
         module = instantiate(cfg.model, _partial_=True)(**live)
     if record_config:

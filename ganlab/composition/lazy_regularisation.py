@@ -14,19 +14,17 @@ from __future__ import annotations
 import functools
 import inspect
 
-from omegaconf import DictConfig, OmegaConf
-
 from ganlab.common.runtime import say
 
 
-def lazy_interval(cfg: DictConfig) -> int:
-    """The largest ``every`` of the configured penalties (1: none is lazy)."""
-    penalties = OmegaConf.select(cfg, "loss.penalties", default=None) or {}
-    return max([int(node.get("every", 1) or 1) for node in penalties.values()] or [1])
+def lazy_interval(loss) -> int:
+    """The largest ``every`` of the live loss's penalties (1: none is lazy, or a loss without penalties)."""
+    return max([penalty.every for penalty in (getattr(loss, "penalties", None) or {}).values()] or [1])
 
 
 def corrected(factory, interval: int):
-    """``factory`` (a partial optimizer class) with StyleGAN2's lazy-regularisation correction for ``interval``."""
+    """``factory`` (a partial optimizer class) with StyleGAN2's lazy-regularisation correction for ``interval``, and
+    the settings it changed (before, after); (factory, None) when nothing changes."""
     if interval <= 1 or not isinstance(factory, functools.partial):
         return factory, None
     ratio = interval / (interval + 1)
@@ -35,27 +33,26 @@ def corrected(factory, interval: int):
     changes = {"lr": settings["lr"] * ratio}
     if "betas" in settings:
         changes["betas"] = tuple(float(b) ** ratio for b in settings["betas"])
-    before = {k: settings[k] for k in changes}
-    return functools.partial(factory, **changes), (before, changes, ratio)
+    return functools.partial(factory, **changes), ({k: settings[k] for k in changes}, changes)
 
 
-def apply(live: dict, cfg: DictConfig) -> None:
-    """Correct ``live["optimizer_d"]`` in place for the config's lazy interval, and say so."""
-    interval = lazy_interval(cfg)
+def _shown(values: dict) -> str:
+    """ "lr 0.0002, betas (0.5, 0.999)"."""
+    return ", ".join(
+        f"{k} {v:.3g}" if isinstance(v, int | float) else f"{k} {tuple(round(float(b), 5) for b in v)}"
+        for k, v in values.items()
+    )
+
+
+def apply(live: dict) -> None:
+    """Correct ``live["optimizer_d"]`` in place for the lazy interval of ``live["loss"]``, and say so."""
+    interval = lazy_interval(live.get("loss"))
     if "optimizer_d" not in live:
         return
     live["optimizer_d"], change = corrected(live["optimizer_d"], interval)
-    if change is None:
-        return
-    before, after, ratio = change
-
-    def show(values: dict) -> str:
-        def one(v) -> str:
-            return f"{v:.3g}" if isinstance(v, int | float) else str(tuple(round(float(b), 5) for b in v))
-
-        return ", ".join(f"{k} {one(v)}" for k, v in values.items())
-
-    say(
-        f"[ganlab] lazy regularisation every {interval} iterations: D's optimizer {show(before)} → {show(after)} "
-        f"(StyleGAN2's correction, × {ratio:.3g})"
-    )
+    if change is not None:
+        before, after = change
+        say(
+            f"[ganlab] lazy regularisation every {interval} iterations: D's optimizer {_shown(before)} → "
+            f"{_shown(after)} (StyleGAN2's correction, × {interval / (interval + 1):.3g})"
+        )

@@ -33,14 +33,16 @@ def discriminator_overfit(
     ``_test`` (E[sign D(x)]); with ``augment``, the same under D's augmentation (``*_aug``). A conditional D is given
     each image's label; a packing D whole packs only. Datasets with one split (digits) have no unseen images: only
     the training values."""
-    out = _scores(discriminator, datamodule, n_images, batch_size, seed, device, None, "")
+    out = _scores(discriminator, datamodule, n_images, batch_size, seed, device)
     if augment is not None:
         generator = torch.Generator(device=device).manual_seed(seed)
-        out.update(_scores(discriminator, datamodule, n_images, batch_size, seed, device, (augment, generator), "_aug"))
+        policy = lambda x: augment(x, generator)  # noqa: E731 - one seeded draw stream over both splits
+        out.update(_scores(discriminator, datamodule, n_images, batch_size, seed, device, policy, "_aug"))
     return out
 
 
-def _scores(discriminator, datamodule, n_images, batch_size, seed, device, augment, suffix: str) -> dict[str, float]:
+def _scores(discriminator, datamodule, n_images, batch_size, seed, device, transform=None, suffix: str = ""):
+    """The mean logit and E[sign] per split (keys ending in ``suffix``), each batch passed through ``transform``."""
     pack = int(getattr(discriminator, "pack", 1) or 1)
     conditional = bool(getattr(discriminator, "num_classes", None))
     splits = ("train",) if getattr(datamodule, "one_split", False) else ("train", "test")
@@ -55,8 +57,8 @@ def _scores(discriminator, datamodule, n_images, batch_size, seed, device, augme
                 if keep == 0:
                     continue
                 x = images[:keep].to(device)
-                if augment is not None:
-                    x = augment[0](x, augment[1])
+                if transform is not None:
+                    x = transform(x)
                 if conditional:
                     logits.append(discriminator(x, torch.as_tensor(labels)[:keep].to(device)).flatten().float())
                 else:
