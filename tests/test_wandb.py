@@ -19,7 +19,8 @@ from omegaconf import OmegaConf
 
 from ganlab.callbacks.wandb_run import WandbRunCallback, run_record, wandb_run_id, wandb_run_record
 from ganlab.common.errors import CONF_DIR
-from ganlab.composition.loggers import auto_tags, build_logger, logger_callbacks, wandb_group, wandb_name
+from ganlab.composition.loggers import build_logger, logger_callbacks
+from ganlab.composition.wandb_names import auto_tags, wandb_group, wandb_name
 
 wandb = pytest.importorskip("wandb")
 pb = pytest.importorskip("wandb.proto.wandb_internal_pb2")

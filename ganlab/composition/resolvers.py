@@ -1,6 +1,6 @@
 """The OmegaConf resolvers ``conf/`` uses (``${ganlab.run_stamp:}``, ``${ganlab.path_safe:…}``, ``${ganlab.mul:…}``),
 registered on import: whatever composes ``conf/`` (the preflight, ``composition/build.py``, a notebook) imports
-this first. The W&B naming resolvers live with the loggers (``composition/loggers.py``)."""
+this first. The W&B naming resolvers live in ``composition/wandb_names.py``."""
 
 from __future__ import annotations
 
