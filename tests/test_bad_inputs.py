@@ -76,6 +76,7 @@ TRAIN = [
     (["+loss/augment=diffaug", "loss.augment.policy=flip"], ["policy='flip'", "color, translation, cutout"]),
     (["+loss/augment=diffaug", "loss.augment.policy=''"], ["loss.augment.policy=''", "non-empty"]),
     (["+loss/augment=ada", "loss.augment.target=1"], ["loss.augment.target=1", "(0, 1)"]),
+    (["+loss/augment=ada", "loss.augment.pipeline=kornia"], ["loss.augment.pipeline='kornia'", "bgc, diffaugment"]),
     (["+loss/augment=ada", "loss.augment.interval=0"], ["loss.augment.interval=0", ">= 1"]),
     (["+loss/augment=ada", "loss.augment.speed_images=0"], ["loss.augment.speed_images=0", "> 0"]),
     (["+loss/penalty=bcr", "loss.penalties.bcr.policy=flip"], ["loss.penalties.bcr.policy='flip'", "cutout"]),

@@ -25,10 +25,9 @@ from torch import Tensor
 
 from ganlab.augment.bgc import bgc
 from ganlab.augment.diffaugment import DEFAULT_POLICY, DiffAugment
+from ganlab.common.options import ADA_PIPELINES
 from ganlab.losses import DStep
 from ganlab.ranks import sum_over_ranks, world_size
-
-PIPELINES = ("bgc", "diffaugment")
 
 
 class AdaptiveAugment(DiffAugment):
@@ -44,8 +43,8 @@ class AdaptiveAugment(DiffAugment):
         pipeline: str = "diffaugment",
     ):
         super().__init__(policy, probability=0.0)
-        if pipeline not in PIPELINES:
-            raise ValueError(f"AdaptiveAugment: pipeline={pipeline!r}; accepted: {', '.join(PIPELINES)}")
+        if pipeline not in ADA_PIPELINES:
+            raise ValueError(f"AdaptiveAugment: pipeline={pipeline!r}; accepted: {', '.join(ADA_PIPELINES)}")
         self.pipeline = pipeline
         if not 0.0 < target < 1.0:
             raise ValueError(f"AdaptiveAugment: target={target}; accepted: a number in (0, 1)")

@@ -46,3 +46,5 @@ MASKS = ("pepper", "crosswalk", "square")
 ENDPOINTS = ("auto", "encoder", "inversion")
 #: DiffAugment's op groups (``ganlab/augment/diffaugment.py``), in the reference code's names.
 AUGMENT_POLICIES = ("color", "translation", "cutout")
+#: ADA's pipelines (``ganlab/augment/ada.py``): its own bgc ops, or DiffAugment's groups with ADA's p.
+ADA_PIPELINES = ("bgc", "diffaugment")

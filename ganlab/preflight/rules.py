@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.common.errors import ConfigError
-from ganlab.common.options import AUGMENT_POLICIES
+from ganlab.common.options import ADA_PIPELINES, AUGMENT_POLICIES
 from ganlab.common.validators import SEED, Rule, int_in, is_int, is_number, number_in, one_of, optional, pair_in_unit
 from ganlab.composition.schemas import LOSS_SCHEMAS, MODEL_SCHEMAS, schema_rules
 from ganlab.report.objective import ACCEPTED as OBJECTIVES
@@ -62,6 +62,7 @@ RULES: Sequence[Rule] = (
     Rule("loss.penalties.*.policy", is_policy, _POLICY),
     Rule("loss.augment.policy", is_policy, _POLICY),
     Rule("loss.augment.probability", number_in(0.0, 1.0), "a number in [0, 1]"),
+    Rule("loss.augment.pipeline", one_of(*ADA_PIPELINES), ", ".join(ADA_PIPELINES)),
     Rule("loss.augment.target", number_in(0.0, 1.0, low_open=True, high_open=True), "a number in (0, 1), e.g. 0.6"),
     Rule("loss.augment.interval", int_in(1), "an integer >= 1 (D steps between updates of p)"),
     Rule("loss.augment.speed_images", lambda v: is_number(v) and v > 0, "a number > 0 (images for p to cross [0, 1])"),
