@@ -14,12 +14,20 @@ LATENT = 16
 
 def config(kind: str, name: str, shape, latent_dim: int = LATENT, **overrides) -> dict:
     """conf/model/<kind>/<name>.yaml with its ``${...}`` interpolations replaced by concrete values."""
-    raw = OmegaConf.to_container(OmegaConf.load(Path(CONF_DIR) / "model" / kind / f"{name}.yaml"), resolve=False)
+    raw = _merged(Path(CONF_DIR) / "model" / kind, name)
     values = {"${model.latent_dim}": latent_dim, "${data.shape}": list(shape), "${model.generator.skip}": False}
     cfg = {k: values[v] if isinstance(v, str) and v.startswith("${") else v for k, v in raw.items()}
     cfg.update(overrides)
     assert "${" not in str(cfg), cfg
     return cfg
+
+
+def _merged(folder: Path, name: str) -> dict:
+    """``<folder>/<name>.yaml`` over the siblings its ``defaults`` list names (``dcgan_sn`` extends ``dcgan``)."""
+    own = OmegaConf.load(folder / f"{name}.yaml")
+    parents = [d for d in own.pop("defaults", []) if d != "_self_"]
+    merged = OmegaConf.merge(*[OmegaConf.create(_merged(folder, parent)) for parent in parents], own)
+    return OmegaConf.to_container(merged, resolve=False)
 
 
 def build(kind: str, name: str, shape, **overrides) -> nn.Module:

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from ganlab.augment import AdaptiveAugment
+from ganlab.augment import AdaptiveAugment, BgcAugment
 from ganlab.augment.bgc import (
     COLOUR,
     GEOMETRIC,
@@ -82,3 +82,21 @@ def test_the_adaptive_pipeline_is_named():
     assert "pipeline=diffaugment" in repr(AdaptiveAugment())
     with pytest.raises(ValueError, match="pipeline='kornia'; accepted: bgc, diffaugment"):
         AdaptiveAugment(pipeline="kornia")
+
+
+def test_the_fixed_probability_pipeline_is_bgc_at_that_p():
+    """``+loss/augment=bgc``: ADA's ops at a fixed p (StyleGAN2-ADA's --aug=fixed), the same draws as ``bgc``."""
+    x = images(c=3)
+    fixed = BgcAugment(probability=0.6)
+
+    def seeded():
+        return torch.Generator().manual_seed(6)
+
+    torch.testing.assert_close(fixed(x, seeded()), bgc(x, 0.6, seeded()))
+    assert fixed.current_probability() == 0.6 and "pipeline=bgc, probability=0.6" in repr(fixed)
+    torch.testing.assert_close(BgcAugment(0.0)(x, seeded()), x)
+    for bad in (1.5, -0.1, True):
+        with pytest.raises(ValueError, match=f"probability={bad}; accepted: a number in \\[0, 1\\]"):
+            BgcAugment(bad)
+    with pytest.raises(ValueError, match="NCHW"):
+        fixed(torch.zeros(4, 2))

@@ -14,7 +14,7 @@ from hydra import compose, initialize_config_dir
 from ranks import run_ranks
 from test_resume import SignalAt
 
-from ganlab.augment import POLICIES, AdaptiveAugment, DiffAugment
+from ganlab.augment import POLICIES, AdaptiveAugment, BgcAugment, DiffAugment
 from ganlab.callbacks.run_checkpoint import Preempted
 from ganlab.common.errors import CONF_DIR
 from ganlab.losses import DStep, GANLoss, Minimax
@@ -425,13 +425,18 @@ def fit(run_dir, overrides: list[str], iterations: int, ckpt_path=None, signal_a
     return module
 
 
-@pytest.mark.parametrize("overrides", [["+loss/augment=diffaug"], ADA_BCR], ids=["diffaug", "ada+bcr"])
+@pytest.mark.parametrize(
+    "overrides",
+    [["+loss/augment=diffaug"], ADA_BCR, ["+loss/augment=bgc", "loss.augment.probability=0.3"]],
+    ids=["diffaug", "ada+bcr", "bgc-fixed"],
+)
 def test_a_gan_trains_with_augmentation(tmp_path, overrides):
     module = fit(tmp_path, overrides, iterations=2, ada_p=0.5 if "+loss/augment=ada" in overrides else None)
     assert module.iteration == 2
     _, metrics = module.last_logged
     assert all(math.isfinite(v) for v in metrics.values()), metrics
-    assert isinstance(module.loss.augment, DiffAugment)
+    expected = BgcAugment if "+loss/augment=bgc" in overrides else DiffAugment
+    assert isinstance(module.loss.augment, expected)
     if "+loss/augment=ada" in overrides:  # ADA's controller is in the logs
         assert metrics["train/ada_p"] == module.loss.augment.p.item()
         assert -1.0 <= metrics["train/ada_rt"] <= 1.0

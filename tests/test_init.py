@@ -146,10 +146,16 @@ def assert_norms_untouched(norms: list[nn.Module]) -> None:
         assert torch.count_nonzero(m.bias) == 0, f"{m}: shift is not PyTorch's 0"
 
 
+def raw(m: nn.Module) -> torch.Tensor:
+    """The weight the init scheme wrote: under spectral norm the parametrisation's ``original`` (``m.weight`` is
+    then that weight divided by its estimated largest singular value)."""
+    return m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
+
+
 def check_dcgan(weighted, norms, gain: float) -> None:
     for m in weighted:
-        assert_normal(m.weight, 0.0, DCGAN_STD, f"{m} weight")
-    pooled = torch.cat([m.weight.detach().flatten() for m in weighted])
+        assert_normal(raw(m), 0.0, DCGAN_STD, f"{m} weight")
+    pooled = torch.cat([raw(m).detach().flatten() for m in weighted])
     assert_normal(pooled, 0.0, DCGAN_STD, "all conv/linear weights")
     assert_zero_biases(weighted)
     for m in norms:
@@ -159,7 +165,7 @@ def check_dcgan(weighted, norms, gain: float) -> None:
 
 def check_orthogonal(weighted, norms, gain: float) -> None:
     for m in weighted:
-        w = m.weight.detach().flatten(1).double()
+        w = raw(m).detach().flatten(1).double()
         gram = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
         eye = torch.eye(gram.shape[0], dtype=torch.float64)
         err = (gram - gain**2 * eye).abs().max().item()
@@ -170,8 +176,8 @@ def check_orthogonal(weighted, norms, gain: float) -> None:
 
 def check_xavier(weighted, norms, gain: float) -> None:
     for m in weighted:
-        w = m.weight.detach().double()
-        fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(m.weight)
+        w = raw(m).detach().double()
+        fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(raw(m))
         bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
         assert w.abs().max() <= bound * (1 + 1e-6), f"{m}: weight outside ±{bound:.4g}"
         n = w.numel()
@@ -227,8 +233,8 @@ def test_default_is_pytorch_init_untouched(net_id):
     # and that init is PyTorch's: Kaiming-uniform weights and biases within ±1/√fan_in, norms at (1, 0)
     weighted, norms = checked_layers(net)
     for m in weighted:
-        bound = 1.0 / math.sqrt(nn.init._calculate_fan_in_and_fan_out(m.weight)[0])
-        assert m.weight.abs().max() <= bound * (1 + 1e-6), m
+        bound = 1.0 / math.sqrt(nn.init._calculate_fan_in_and_fan_out(raw(m))[0])
+        assert raw(m).abs().max() <= bound * (1 + 1e-6), m
         if m.bias is not None:
             assert m.bias.abs().max() <= bound * (1 + 1e-6) and m.bias.abs().max() > 0, m
     assert_norms_untouched(norms)

@@ -3,8 +3,11 @@ a gradient penalty on a BatchNorm D is refused in one line; spectral norm with B
 
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from torch import nn
 
-from ganlab.common.errors import ConfigError
+from ganlab.common.errors import CONF_DIR, ConfigError
 from ganlab.nets import ConvDiscriminator
 from ganlab.preflight import norm_rules
 from ganlab.preflight.command_line import preflight
@@ -51,3 +54,24 @@ def test_spectral_norm_with_batchnorm_says_so_once(capsys):
     assert len(lines) == 1 and "model.discriminator.norm=batch" in lines[0]
     preflight(["experiment=digits_dcgan", "model.discriminator.spectral_norm=true", "model.discriminator.norm=none"])
     assert "not Lipschitz-bounded" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("discriminator", "overrides", "norm", "spectral"),
+    [("dcgan_sn", ["loss=hinge"], "none", True), ("dcgan_ln", ["loss=wgan_gp"], "layer", False)],
+)
+def test_the_per_sample_d_presets_run_what_their_papers_run(capsys, discriminator, overrides, norm, spectral):
+    """Miyato et al.'s SN D and Gulrajani et al.'s critic: no BatchNorm, so neither the note nor the refusal."""
+    norm_rules._SAID.clear()
+    argv = ["experiment=digits_dcgan", f"model/discriminator={discriminator}", *overrides, "logger=none"]
+    preflight(argv)
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=argv)
+    assert (cfg.model.discriminator.norm, cfg.model.discriminator.spectral_norm) == (norm, spectral)
+    assert "not Lipschitz-bounded" not in capsys.readouterr().err
+    d = instantiate(cfg.model.discriminator)
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in d.modules())
+    layer_norms = [m for m in d.modules() if isinstance(m, nn.GroupNorm) and m.num_groups == 1]  # over (C, H, W)
+    assert len(layer_norms) == (1 if norm == "layer" else 0)
+    weighted = [m for m in d.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert len(weighted) == 3 and all(hasattr(m, "parametrizations") == spectral for m in weighted)

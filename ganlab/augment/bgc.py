@@ -28,7 +28,7 @@ import math
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 #: augment.py's defaults for the ``bgc`` ops.
 XINT_MAX, SCALE_STD, ROTATE_MAX, ANISO_STD, XFRAC_STD = 0.125, 0.2, 1.0, 0.2, 0.125
@@ -191,3 +191,28 @@ def bgc(x: Tensor, p: float | Tensor, generator=None) -> Tensor:
     if bool(colour.any()):
         x = torch.where(colour.view(-1, 1, 1, 1), apply_colour(x, c), x)
     return x
+
+
+class BgcAugment(nn.Module):
+    """ADA's ``bgc`` ops with a fixed probability (StyleGAN2-ADA's ``--aug=fixed --p=…``, the setting of the paper's
+    leak experiments, Fig. 3): ``forward(x, generator)`` applies each op with ``probability`` × its multiplier."""
+
+    #: it transforms images (NCHW): the preflight refuses it on 2-D point data
+    augments_images = True
+
+    def __init__(self, probability: float = 0.6):
+        super().__init__()
+        if isinstance(probability, bool) or not 0.0 <= probability <= 1.0:
+            raise ValueError(f"BgcAugment: probability={probability}; accepted: a number in [0, 1]")
+        self.probability = float(probability)
+
+    def current_probability(self) -> float:
+        return self.probability
+
+    def forward(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        if x.dim() != 4:
+            raise ValueError(f"ADA's bgc augments NCHW images; got a tensor of shape {list(x.shape)}")
+        return bgc(x, self.probability, generator)
+
+    def extra_repr(self) -> str:
+        return f"pipeline=bgc, probability={self.probability}"
