@@ -1,8 +1,14 @@
-"""One benchmark job: a preset composed with overrides, fitted through ``ganlab.cli.train.build`` on one thread in a
-temporary run directory, whose outputs are read before the directory goes."""
+"""Benchmark jobs: a preset composed with overrides, fitted through ``ganlab.cli.train.build`` on one thread in a
+temporary run directory whose outputs are read before the directory goes (``fit_in_temp_dir``); or a ``ganlab-train``
+process on one thread in a run folder of its own, read and not re-run once finished, resumed exactly when interrupted
+(``train_in_folder``, ``finished``)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,3 +32,28 @@ def fit_in_temp_dir(overrides: list[str], read: Callable[[Path], Any]) -> tuple[
         trainer.fit(module, datamodule=datamodule)
         elapsed = time.perf_counter() - start
         return read(Path(tmp)), elapsed
+
+
+def finished(folder: Path, iterations: int) -> dict | None:
+    """The run's metrics.json when it reached ``iterations``, else None."""
+    path = folder / "metrics.json"
+    if not path.is_file():
+        return None
+    metrics = json.loads(path.read_text())
+    return metrics if metrics.get("iteration") == iterations else None
+
+
+def train_in_folder(folder: Path, overrides: list[str], iterations: int) -> dict | None:
+    """``ganlab-train *overrides`` (``model.max_iterations=iterations``) on one thread into ``folder`` unless it holds
+    a finished run (a folder with a ``last.ckpt`` resumes from it); the output goes to ``<folder>.log``. Returns the
+    finished run's metrics.json, or None."""
+    metrics = finished(folder, iterations)
+    if metrics is None:
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        command = [sys.executable, "-m", "ganlab.cli.train", *overrides, f"model.max_iterations={iterations}",
+                   f"hydra.run.dir={folder}", "trainer.enable_progress_bar=false"]  # fmt: skip
+        folder.mkdir(parents=True, exist_ok=True)
+        with folder.with_name(folder.name + ".log").open("a") as log:
+            subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+        metrics = finished(folder, iterations)
+    return metrics

@@ -24,15 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import shutil
 import statistics
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from experiments.bench.protocols import mean_se_sd, plot_curves, read_curve
+from experiments.bench.runs import finished, train_in_folder
 
 OUT = Path(__file__).parent / "out"
 #: VEEGAN Table 1 (mean of 5 runs, no error bars): (modes, % high quality).
@@ -59,31 +57,15 @@ def run_dir(root: Path, job: dict) -> Path:
     return root / job["preset"] / name / f"seed{job['seed']}"
 
 
-def finished(folder: Path, iterations: int) -> dict | None:
-    """The run's metrics.json when it reached ``iterations``, else None."""
-    path = folder / "metrics.json"
-    if not path.is_file():
-        return None
-    metrics = json.loads(path.read_text())
-    return metrics if metrics.get("iteration") == iterations else None
-
-
 def run_job(job: dict) -> dict:
     """Train (or resume) one job unless it is finished; its final coverage and curve."""
     folder = run_dir(Path(job["root"]), job)
-    metrics = finished(folder, job["iterations"])
-    if metrics is None and not job["report_only"]:
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        command = [
-            sys.executable, "-m", "ganlab.cli.train", f"experiment={job['preset']}", f"seed={job['seed']}",
-            f"model.max_iterations={job['iterations']}", f"data.iterations_per_epoch={job['eval_every']}",
-            *CONFIGS[job["config"]], *job["overrides"],
-            f"hydra.run.dir={folder}", "trainer.enable_progress_bar=false",
-        ]  # fmt: skip
-        folder.mkdir(parents=True, exist_ok=True)
-        with (folder.parent / f"seed{job['seed']}.log").open("a") as log:
-            subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+    overrides = [f"experiment={job['preset']}", f"seed={job['seed']}", f"data.iterations_per_epoch={job['eval_every']}",
+                 *CONFIGS[job["config"]], *job["overrides"]]  # fmt: skip
+    if job["report_only"]:
         metrics = finished(folder, job["iterations"])
+    else:
+        metrics = train_in_folder(folder, overrides, job["iterations"])
     csv = folder / "csv" / "metrics.csv"
     curve = read_curve(csv, job["eval_every"]) if csv.is_file() else []
     final = (metrics or {}).get("mode_coverage") or {}
