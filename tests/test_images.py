@@ -177,3 +177,36 @@ def test_train_fraction_trains_on_a_fixed_subset():
     assert all((subset - image).abs().flatten(1).amax(1).min() == 0 for image in batch)
     with pytest.raises(ValueError, match=r"data.train_fraction=0 is invalid; accepted: a number in \(0, 1\]"):
         DigitsDataModule(train_fraction=0)
+
+
+def test_train_size_keeps_that_many_images_and_subset_seed_picks_them():
+    """Issue #34's few-shot runs: ``train_size`` keeps that many training images; ``subset_seed`` draws which (the
+    default 0 gives ``train_fraction``'s subset; ``subset_seed=${seed}`` one subset per run seed); the batches come
+    from the subset only, also when it is smaller than a batch."""
+    from ganlab.common.errors import ConfigError
+    from ganlab.data import DigitsDataModule
+
+    fraction = DigitsDataModule(train_fraction=0.1)
+    same = DigitsDataModule(train_size=180)
+    other = DigitsDataModule(train_size=180, subset_seed=3)
+    for dm in (fraction, same, other):
+        dm.setup()
+    assert same.dataset.indices == fraction.dataset.indices and len(other.dataset) == 180
+    assert other.dataset.indices != same.dataset.indices
+    few = DigitsDataModule(train_size=20, subset_seed=3, batch_size=8)
+    few.setup()
+    allowed = {tuple(few.dataset[i][0].flatten().tolist()) for i in range(20)}
+    batches = list(few.train_dataloader())
+    assert len(batches) == 2 and all(tuple(x.flatten().tolist()) in allowed for b in batches for x in b[0])
+    with pytest.raises(ConfigError, match="data.train_size=20 is smaller than data.batch_size=64"):
+        DigitsDataModule(train_size=20, batch_size=64).setup()  # an epoch would hold no batch
+    for bad, message in [(0, "an integer >= 1, or null"), (2.5, "an integer >= 1, or null")]:
+        with pytest.raises(ValueError, match=f"data.train_size={bad!r} is invalid; accepted: {message}"):
+            DigitsDataModule(train_size=bad)
+    with pytest.raises(ValueError, match="accepted: one of the two"):
+        DigitsDataModule(train_size=10, train_fraction=0.5)
+    with pytest.raises(ValueError, match="data.subset_seed=-1 is invalid"):
+        DigitsDataModule(subset_seed=-1)
+    too_many = DigitsDataModule(train_size=5000)
+    with pytest.raises(ConfigError, match="data.train_size=5000 is invalid; accepted: at most the split's 1797"):
+        too_many.setup()

@@ -70,9 +70,13 @@ class ImageDataModule(pl.LightningDataModule):
         train: bool = True,
         shape: list[int] | None = None,
         train_fraction: float = 1.0,
+        train_size: int | None = None,
+        subset_seed: int = 0,
     ):
-        """``train_fraction``: train on that share of the split only (a fixed subset, the same for every run and
-        seed: data-efficiency experiments, ``+data.train_fraction=0.1``)."""
+        """``train_fraction``: train on that share of the split only, or ``train_size``: on that many images (a
+        fixed subset drawn with ``subset_seed``: by default the same for every run and seed; ``subset_seed=${seed}``
+        gives each seed its own; data-efficiency and few-shot experiments, ``+data.train_fraction=0.1``,
+        ``+data.train_size=100``)."""
         super().__init__()
         self.root = Path(root) if root is not None else default_root()
         self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
@@ -85,6 +89,16 @@ class ImageDataModule(pl.LightningDataModule):
         ):
             raise ValueError(f"data.train_fraction={train_fraction!r} is invalid; accepted: a number in (0, 1]")
         self.train_fraction = float(train_fraction)
+        bad_size = isinstance(train_size, bool) or not isinstance(train_size, int) or train_size < 1
+        if train_size is not None and bad_size:
+            raise ValueError(f"data.train_size={train_size!r} is invalid; accepted: an integer >= 1, or null")
+        if train_size is not None and self.train_fraction < 1:
+            raise ValueError(
+                f"data.train_size={train_size} with data.train_fraction={train_fraction}; accepted: one of the two"
+            )
+        if isinstance(subset_seed, bool) or not isinstance(subset_seed, int) or subset_seed < 0:
+            raise ValueError(f"data.subset_seed={subset_seed!r} is invalid; accepted: an integer >= 0")
+        self.train_size, self.subset_seed = train_size, subset_seed
         self.dataset: Dataset | None = None
         check_declared_shape(self, shape)
 
@@ -127,14 +141,19 @@ class ImageDataModule(pl.LightningDataModule):
         if self.dataset is None:
             self.dataset = self.fraction_of(self._load_or_explain())
 
-    #: the seed of the ``train_fraction`` subset: fixed, so runs with different seeds see the same images
-    SUBSET_SEED = 0
-
     def fraction_of(self, dataset: Dataset) -> Dataset:
-        if self.train_fraction >= 1.0:
+        """The training subset (``train_fraction`` or ``train_size``), drawn with ``subset_seed``."""
+        if self.train_size is None and self.train_fraction >= 1.0:
             return dataset
-        n = max(1, round(self.train_fraction * len(dataset)))
-        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.SUBSET_SEED))
+        n = self.train_size if self.train_size is not None else max(1, round(self.train_fraction * len(dataset)))
+        if n > len(dataset):
+            raise ConfigError(f"data.train_size={n} is invalid; accepted: at most the split's {len(dataset)} images")
+        if n < self.batch_size:  # batches are full ones only: an epoch would hold none
+            raise ConfigError(
+                f"data.train_size={n} is smaller than data.batch_size={self.batch_size} (no full batch to train "
+                f"on); accepted: a training subset of at least {self.batch_size} images"
+            )
+        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.subset_seed))
         return Subset(dataset, order[:n].sort().values.tolist())
 
     def split_dataset(self, split: str) -> Dataset:

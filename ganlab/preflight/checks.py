@@ -27,6 +27,7 @@ def validate(cfg: DictConfig) -> None:
     _check_sync_batchnorm(cfg)
     _check_accelerator(cfg)
     _check_pack_divides_batch(cfg)
+    _check_one_training_subset(cfg)
     _check_augment_fits_data(cfg)
     _check_spectral_norm_without_clipping(cfg)
     check_discriminator_norm(cfg)
@@ -47,6 +48,22 @@ def _check_accelerator(cfg: DictConfig) -> None:
                 f"trainer.accelerator={accelerator}: no CUDA GPU is visible on this machine "
                 "(torch.cuda.is_available() is False); accepted: trainer=cpu or trainer=ddp_cpu here"
             )
+
+
+def _check_one_training_subset(cfg: DictConfig) -> None:
+    size = OmegaConf.select(cfg, "data.train_size", default=None)
+    fraction = OmegaConf.select(cfg, "data.train_fraction", default=1.0)
+    if size is not None and fraction != 1.0:
+        raise ConfigError(
+            f"data.train_size={size} with data.train_fraction={fraction}: two sizes for one training subset; "
+            "accepted: one of the two"
+        )
+    batch = OmegaConf.select(cfg, "data.batch_size", default=None)
+    if is_int(size) and is_int(batch) and size < batch:
+        raise ConfigError(
+            f"data.train_size={size} is smaller than data.batch_size={batch} (no full batch to train on); "
+            f"accepted: data.train_size >= {batch}, or a smaller data.batch_size"
+        )
 
 
 def _check_pack_divides_batch(cfg: DictConfig) -> None:

@@ -71,6 +71,8 @@ RULES: Sequence[Rule] = (
     Rule("data.pool_size", optional(int_in(1)), "an integer >= 1, or null (a fresh draw for every batch)"),
     Rule("data.num_workers", int_in(0), "an integer >= 0"),
     Rule("data.train_fraction", number_in(0.0, 1.0, low_open=True), "a number in (0, 1]"),
+    Rule("data.train_size", optional(int_in(1)), "an integer >= 1 (that many training images), or null"),
+    Rule("data.subset_seed", int_in(0), "an integer >= 0 (the seed of the training subset), e.g. ${seed}"),
     Rule("data.holdout", number_in(0.0, 1.0, high_open=True), "a number in [0, 1)"),
     Rule("optim.*.lr", lambda v: is_number(v) and v > 0, "a number > 0"),
     Rule("optim.*.betas", pair_in_unit, "two numbers in [0, 1), e.g. [0.5, 0.999]"),
