@@ -92,3 +92,38 @@ def test_a_d_trained_with_augmentation_is_also_scored_under_its_policy():
     assert out["d_logit_train_aug"] < out["d_logit_train"]  # shifted training images are not recognised
     again = discriminator_overfit(Memoriser(train), Splits(train, test), n_images=12, batch_size=4, augment=augment)
     assert again == out  # the policy's draws are seeded
+
+
+def test_the_callback_logs_the_gap_along_training_under_d_s_own_policy_too(tmp_path):
+    """``+callbacks/d_overfit=default``: D's train/test logits and their gap every epoch and at the end (CSV and
+    metrics.json), also under D's augmentation (``*_aug``), on MNIST-format files; D scores the subset it trains on."""
+    import csv
+    import json
+
+    from datafiles import write_mnist
+    from hydra import compose, initialize_config_dir
+
+    from ganlab.common.errors import CONF_DIR
+    from ganlab.composition.build import build
+
+    write_mnist(tmp_path / "data", 64)
+    overrides = ["experiment=mnist_dcgan", f"paths.data_root={tmp_path / 'data'}", f"paths.run_dir={tmp_path}",
+                 "data.batch_size=8", "+data.train_size=16", "+data.subset_seed=3", "model.max_iterations=5",
+                 "+loss/augment=bgc", "+callbacks/d_overfit=default", "callbacks.d_overfit.n_images=24",
+                 "callbacks.diagnostics=null", "callbacks.sample_grid.n_samples=4", "logger=csv",
+                 "trainer.enable_progress_bar=false"]  # fmt: skip
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    datamodule, module, trainer = build(cfg)
+    trainer.fit(module, datamodule=datamodule)
+    final = json.loads((tmp_path / "metrics.json").read_text())["d_overfit"]
+    assert final["iteration"] == 5
+    keys = ["d_logit_train", "d_logit_test", "d_logit_gap", "d_sign_train", "d_sign_test"]
+    assert set(keys + [k + "_aug" for k in keys]) <= final.keys()
+    assert final["d_logit_gap"] == pytest.approx(final["d_logit_train"] - final["d_logit_test"])
+    d = module.discriminator.eval()
+    train_images = torch.stack([datamodule.dataset[i][0] for i in range(16)])  # the 16-image subset, all of it
+    assert final["d_logit_train"] == pytest.approx(d(train_images).mean().item(), abs=1e-5)
+    rows = list(csv.DictReader(next(tmp_path.rglob("metrics.csv")).open()))
+    logged = [r for r in rows if r.get("val/d_logit_gap")]
+    assert len(logged) >= 2  # epochs end at iterations 2 and 4 (16 images, batch 8), and the end at 5

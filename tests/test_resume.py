@@ -46,6 +46,11 @@ CASES = {
     "digits_dcgan_ema_r1_lecam": ["experiment=digits_dcgan", "loss=hinge", "+loss/penalty=[r1,lecam]"]
     + ["loss.penalties.r1.every=4", "+model/ema=default", "model.discriminator.spectral_norm=true", *IMAGES]
     + ["model.discriminator.norm=none"],  # gradient penalties need per-sample gradients (no BatchNorm)
+    # issue #34's few-shot state: ADA's ops at a fixed p, D's overfitting scored every epoch, a 224-image subset of
+    # its own seed (7 batches an epoch)
+    "digits_dcgan_bgc_d_overfit": ["experiment=digits_dcgan", "+loss/augment=bgc", "+callbacks/d_overfit=default"]
+    + ["callbacks.d_overfit.n_images=64", "data.batch_size=32", "+data.train_size=224", "+data.subset_seed=5"]
+    + ["callbacks.sample_grid.n_samples=16", "callbacks.diagnostics=null"],
 }
 
 
@@ -95,6 +100,7 @@ POINTS = [
     ("digits_kurtosis_ae", 5),
     ("digits_kurtosis_ae", 7),
     ("digits_dcgan_ema_r1_lecam", 6),
+    ("digits_dcgan_bgc_d_overfit", 9),
 ]
 
 

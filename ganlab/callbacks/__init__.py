@@ -1,5 +1,6 @@
 """Lightning callbacks: evaluation, plots, run summaries."""
 
+from ganlab.callbacks.d_overfit import DiscriminatorOverfitCallback
 from ganlab.callbacks.ddp_check import RankConsistencyCheck
 from ganlab.callbacks.diagnostics import TrainingDiagnostics, plot_curves
 from ganlab.callbacks.divergence import DivergenceGuard
@@ -16,6 +17,7 @@ from ganlab.callbacks.sample_grid import SampleGridCallback
 from ganlab.callbacks.wandb_run import WandbRunCallback
 
 __all__ = [
+    "DiscriminatorOverfitCallback",
     "DivergenceGuard",
     "ImageMetricsCallback",
     "IntraFIDCallback",
