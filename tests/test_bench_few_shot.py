@@ -1,0 +1,40 @@
+"""``experiments/bench/few_shot.py`` at a tiny size on real MNIST: jobs as ganlab-train runs on a seeded subset of N
+images, scored along training (classifier-FID, P/R/D/C, D's train−test gap), read and not re-run once finished, the
+best and final FID tabled per cell."""
+
+import json
+
+import pytest
+
+from experiments.bench import few_shot
+
+
+def test_few_shot_bench_trains_scores_along_training_and_reads_finished_jobs(tmp_path, monkeypatch, mnist_classifier):
+    monkeypatch.setenv("GANLAB_DATA_DIR", str(mnist_classifier.data_root))
+    monkeypatch.setenv("GANLAB_CLASSIFIER_DIR", str(mnist_classifier.classifier_dir))
+    argv = ["--sizes", "100", "--cells", "none", "ada", "--seeds", "1", "--iterations", "2", "--eval-every", "1",
+            "--root", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--overrides",
+            "callbacks.metrics.n_samples=200", "callbacks.d_overfit.n_images=100",
+            "callbacks.sample_grid.n_samples=4"]  # fmt: skip
+    few_shot.main(argv)
+    rows = json.loads((tmp_path / "out" / "few_shot.json").read_text())["rows"]
+    assert [(r["cell"], r["finished"]) for r in rows] == [("none", True), ("ada", True)]
+    for r in rows:
+        assert sorted(map(int, r["curve"])) == [1, 2]  # scored after every epoch (one batch of the 100 images)
+        assert {"classifier_fid", "classifier_recall", "d_logit_gap", "d_sign_test"} <= r["curve"]["2"].keys()
+    assert "d_logit_gap_aug" in rows[1]["curve"]["2"]  # ADA's D: also under its own policy
+    config = (tmp_path / "runs" / "n100" / "ada" / "seed0" / ".hydra" / "config.yaml").read_text()
+    assert "train_size: 100" in config and "subset_seed: 0" in config and "pipeline: bgc" in config
+    table = (tmp_path / "out" / "few_shot.md").read_text()
+    assert "| 100 | none | 1 (0) |" in table and "| 100 | ada | 1 (0) |" in table
+    assert (tmp_path / "out" / "few_shot_fid.png").is_file() and (tmp_path / "out" / "few_shot_gap.png").is_file()
+    logs = {p: p.read_text() for p in (tmp_path / "runs").rglob("seed*.log")}
+    few_shot.main(argv)  # finished: read, not trained again
+    assert {p: p.read_text() for p in (tmp_path / "runs").rglob("seed*.log")} == logs
+
+
+def test_an_evaluation_interval_that_is_not_whole_epochs_is_refused():
+    job = {"size": 1000, "seed": 0, "cell": "none", "eval_every": 5, "overrides": []}  # 10 iterations an epoch
+    with pytest.raises(SystemExit, match="not a whole number of epochs of 1000 images"):
+        few_shot.overrides_of(job)
+    assert "callbacks.metrics.every_n_epochs=2" in few_shot.overrides_of({**job, "eval_every": 20})
