@@ -187,6 +187,8 @@ class DStep:
     fake_logits: Tensor
     generator: torch.Generator | None
     iteration: int
+    #: which of the iteration's ``d_steps`` D steps (0 first): with n_d > 1 they share one real batch
+    d_step: int = 0
 
     @classmethod
     def of(cls, d_fn: DiscriminatorFn, real: Tensor, fake: Tensor, generator=None, iteration: int = 0) -> DStep:
@@ -236,13 +238,20 @@ class GANLoss(nn.Module):
         return lambda x: d_fn(augment(x, noise))
 
     def discriminator(
-        self, d_fn: DiscriminatorFn, real: Tensor, fake: Tensor, real_label: float = 1.0, observe: bool = False
+        self,
+        d_fn: DiscriminatorFn,
+        real: Tensor,
+        fake: Tensor,
+        real_label: float = 1.0,
+        observe: bool = False,
+        d_step: int = 0,
     ) -> DiscriminatorLoss:
-        """D's loss at (real, fake). ``observe``: this is the D step itself (state of LeCam / ADA is updated)."""
+        """D's loss at (real, fake). ``observe``: this is the D step itself (state of LeCam / ADA is updated);
+        ``d_step``: its index among the iteration's D steps (ADA counts the shared real batch once)."""
         d_fn = self.augmented(d_fn)
         real_logits, fake_logits = self._logits(d_fn, real, fake)
         objective = self.objective.d_loss(real_logits, fake_logits, real_label)
-        step = DStep(d_fn, real, fake, real_logits, fake_logits, self.noise, self.iteration)
+        step = DStep(d_fn, real, fake, real_logits, fake_logits, self.noise, self.iteration, d_step)
         techniques = [t for t in (*self.penalties.values(), self.augment) if observe and hasattr(t, "observe")]
         for technique in techniques:  # those whose term reads this step's update (LeCam, as its authors)
             if getattr(technique, "observe_first", False):

@@ -459,3 +459,24 @@ def test_a_run_with_ada_and_bcr_resumes_exactly(tmp_path):
     assert resumed.iteration == 4 and resumed.loss.augment.steps.item() == 4
     a, b = straight.state_dict(), resumed.state_dict()
     assert [k for k in a if not torch.equal(a[k], b[k])] == []
+
+
+def test_ada_counts_a_real_batch_shared_by_several_d_steps_once():
+    """n_d = 2: both D steps' signs count, but the iteration's real batch counts once (ADA's reference counts real
+    images drawn and its interval in iterations), so p moves as fast as with n_d = 1."""
+    import dataclasses
+
+    one, two = AdaptiveAugment(interval=4, speed_images=64), AdaptiveAugment(interval=4, speed_images=64)
+    for _ in range(4):  # 4 iterations of batch 8
+        one.observe(real_step([2.0] * 8))
+        for d_step, logits in enumerate(([2.0] * 8, [-2.0] * 2 + [2.0] * 6)):
+            two.observe(dataclasses.replace(real_step(logits), d_step=d_step))
+    assert one.p.item() == two.p.item() == 0.5  # 4 · 8 images / 64 after 4 iterations, not 8 · 8 / 64
+    assert two.r_t.item() == pytest.approx((3 * (8 + 4) + 8) / (3 * 16 + 8))  # iteration 4's 2nd step: next window
+    assert two.sign_count.item() == 8 and two.images.item() == 0 and two.steps.item() == 4
+
+
+def test_gan_module_tells_the_loss_which_d_step_it_is(tmp_path):
+    """``model.d_steps=2``: GANModule passes each D step's index, so ADA counts the real batch once per iteration."""
+    module = fit(tmp_path, ["+loss/augment=ada", "loss.augment.interval=1", "model.d_steps=2"], iterations=3)
+    assert module.loss.augment.steps.item() == 3  # one per iteration, not per D step

@@ -6,7 +6,7 @@ applied with a probability p that a controller moves to keep D's overfitting heu
 ``+loss/augment=ada_diffaugment``; what ``ada`` meant before issue #34, and the default of the class, so that
 checkpoints written then resume with the pipeline they were trained with).
 
-Every ``interval`` D steps: p ← clamp(p + sign(r_t − target) · N / ``speed_images``, 0, 1), N the real images seen
+Every ``interval`` iterations: p ← clamp(p + sign(r_t − target) · N / ``speed_images``, 0, 1), N the real images seen
 over those steps (batch × interval), so p can cross [0, 1] in ``speed_images`` images (500k in the paper: ``ada_kimg``
 = 500; shorter for short runs). p starts at 0. The reference clamps at 0 only (p > 1 acts as 1); here p stays in
 [0, 1]. p and the accumulators are buffers: checkpointed with the model (the loss bundle is a submodule), so a resume
@@ -82,11 +82,15 @@ class AdaptiveAugment(DiffAugment):
 
     @torch.no_grad()
     def observe(self, step: DStep) -> None:
-        """Accumulate sign(D) on this D step's reals; every ``interval``-th call, move p and restart the sums.
-        Tensor arithmetic only (no host sync on a GPU) on one process; under DDP one all-reduce per update."""
+        """Accumulate sign(D) on this D step's reals; every ``interval``-th iteration, move p and restart the sums.
+        With n_d > 1 D steps an iteration, every step's signs count but their shared real batch counts once (images
+        and the interval are the reference's: real images drawn, iterations). Tensor arithmetic only (no host sync
+        on a GPU) on one process; under DDP one all-reduce per update."""
         signs = step.real_logits.detach().sign()
         self.sign_sum += signs.sum().to(self.sign_sum.dtype)
         self.sign_count += signs.numel()
+        if step.d_step:  # a later D step of this iteration: its reals were counted at the first
+            return
         self.images += step.real.shape[0]
         self.steps += 1
         if world_size() > 1:

@@ -84,19 +84,25 @@ class GANModule(AdversarialModule):
             if metrics is not None:
                 metrics["train/g_loss"] = g_loss
         else:
-            for _ in range(self.d_steps):
-                self._discriminator_step(real, labels, opt_d, metrics)
+            for d_step in range(self.d_steps):
+                self._discriminator_step(real, labels, opt_d, metrics, d_step=d_step)
             for _ in range(self.g_steps):
                 self._generator_step(real, labels, opt_g, metrics)
         self.end_iteration(metrics, real.shape[0])
 
     def _discriminator_step(
-        self, real: Tensor, labels: Tensor | None, opt, metrics: dict | None, fake: Tensor | None = None
+        self,
+        real: Tensor,
+        labels: Tensor | None,
+        opt,
+        metrics: dict | None,
+        fake: Tensor | None = None,
+        d_step: int = 0,
     ) -> None:
         if fake is None:
             fake = self._fake(real.shape[0], labels, with_graph=False)
         d_fn = self.conditioned(self.discriminator, labels)
-        out = self.loss.discriminator(d_fn, real, fake, self.real_label, observe=True)
+        out = self.loss.discriminator(d_fn, real, fake, self.real_label, observe=True, d_step=d_step)
         opt.zero_grad(set_to_none=True)
         self.manual_backward(out.total)
         self._finish_step(opt, self.discriminator, self.grad_clip_d, metrics, "d")

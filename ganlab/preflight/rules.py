@@ -64,7 +64,7 @@ RULES: Sequence[Rule] = (
     Rule("loss.augment.probability", number_in(0.0, 1.0), "a number in [0, 1]"),
     Rule("loss.augment.pipeline", one_of(*ADA_PIPELINES), ", ".join(ADA_PIPELINES)),
     Rule("loss.augment.target", number_in(0.0, 1.0, low_open=True, high_open=True), "a number in (0, 1), e.g. 0.6"),
-    Rule("loss.augment.interval", int_in(1), "an integer >= 1 (D steps between updates of p)"),
+    Rule("loss.augment.interval", int_in(1), "an integer >= 1 (iterations between updates of p)"),
     Rule("loss.augment.speed_images", lambda v: is_number(v) and v > 0, "a number > 0 (images for p to cross [0, 1])"),
     Rule("data.batch_size", int_in(1), "an integer >= 1"),
     Rule("data.iterations_per_epoch", int_in(1), "an integer >= 1"),
