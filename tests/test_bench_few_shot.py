@@ -31,6 +31,12 @@ def test_few_shot_bench_trains_scores_along_training_and_reads_finished_jobs(tmp
     logs = {p: p.read_text() for p in (tmp_path / "runs").rglob("seed*.log")}
     few_shot.main(argv)  # finished: read, not trained again
     assert {p: p.read_text() for p in (tmp_path / "runs").rglob("seed*.log")} == logs
+    shorter = [*argv, "--out", str(tmp_path / "out1")]
+    shorter[shorter.index("--iterations") + 1] = "1"
+    few_shot.main(shorter)  # a budget below what was trained: the curve read up to it, nothing trained
+    assert {p: p.read_text() for p in (tmp_path / "runs").rglob("seed*.log")} == logs
+    rows = json.loads((tmp_path / "out1" / "few_shot.json").read_text())["rows"]
+    assert all(r["finished"] and sorted(map(int, r["curve"])) == [1] for r in rows)
 
 
 def test_an_evaluation_interval_that_is_not_whole_epochs_is_refused():

@@ -65,7 +65,7 @@ def trained_at_least(folder: Path, iterations: int) -> dict | None:
     """The run's metrics.json when it finished at ``iterations`` or later (a curve-first run trained longer)."""
     path = folder / "metrics.json"
     metrics = json.loads(path.read_text()) if path.is_file() else {}
-    return metrics if (metrics.get("iteration") or 0) >= iterations and "metrics" in metrics else None
+    return metrics if (metrics.get("iteration") or 0) >= iterations and "image_metrics" in metrics else None
 
 
 def run_job(job: dict) -> dict:
