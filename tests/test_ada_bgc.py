@@ -100,3 +100,38 @@ def test_the_fixed_probability_pipeline_is_bgc_at_that_p():
             BgcAugment(bad)
     with pytest.raises(ValueError, match="NCHW"):
         fixed(torch.zeros(4, 2))
+
+
+@pytest.mark.parametrize("p", [0.2, 0.6, 0.8, 0.95, 1.0])
+def test_the_flips_and_quarter_turns_do_not_leak_below_p_one(monkeypatch, p):
+    """ADA's non-leaking condition for its x-flip and quarter turns (Karras et al. 2020, §2.2): the augmented data
+    still say which orientation is the real one when the identity is the most frequent of the 8 symmetries of the
+    square. From bgc's own draws (the other ops switched off): identity (1 − p/2)(1 − 3p/4), a turn (1 − p/2)p/4, a
+    flip p/2 (1 − 3p/4), a flip with a turn p²/8 — the identity is the unique mode for every p < 1, and at p = 1 all
+    eight are equally likely (D cannot tell: the regime where G's orientation may drift)."""
+    from ganlab.augment import bgc as module
+
+    monkeypatch.setattr(module, "MULTIPLIERS", {op: float(op in ("xflip", "rotate90")) for op in module.MULTIPLIERS})
+    n = 40_000
+    g_inv, _, _ = sample(n, 8, 8, p, torch.Generator().manual_seed(7), "cpu")
+    linear = g_inv[:, :2, :2].round().to(torch.int64)
+    assert torch.allclose(g_inv[:, :2, :2], linear.float(), atol=1e-5) and torch.all(g_inv[:, :2, 2] == 0)
+    identity = (linear == torch.eye(2, dtype=torch.int64)).flatten(1).all(1)
+    flipped = torch.linalg.det(linear.double()) < 0
+    shares = {
+        "identity": identity.double().mean().item(),
+        "turn": (~identity & ~flipped).double().mean().item() / 3,  # per quarter turn
+        "flip": flipped.double().mean().item() / 4,  # per flip (alone or with a turn)
+    }
+    keys, counts = torch.unique(linear.flatten(1), dim=0, return_counts=True)
+    assert len(keys) == (8 if p > 0 else 1)
+    share_of = {tuple(k.tolist()): c.item() / n for k, c in zip(keys, counts, strict=True)}
+    expected_identity = (1 - p / 2) * (1 - 3 * p / 4)
+    assert shares["identity"] == pytest.approx(expected_identity, abs=0.01)
+    assert shares["turn"] == pytest.approx((1 - p / 2) * p / 4, abs=0.01)
+    assert shares["flip"] == pytest.approx(p / 2 / 4, abs=0.01)
+    others = [v for k, v in share_of.items() if k != (1, 0, 0, 1)]
+    if p < 1:  # the real orientation stays the most frequent (at p = 0.95 by 0.014, ≈ 7 sampling sd)
+        assert shares["identity"] > max(others)
+    else:
+        assert max(abs(v - 1 / 8) for v in share_of.values()) < 0.01  # all eight alike: nothing to tell them apart

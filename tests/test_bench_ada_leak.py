@@ -46,7 +46,10 @@ def test_the_bench_trains_scores_and_does_not_rerun_finished_jobs(tmp_path):
     assert [(r["cell"], r["finished"]) for r in rows] == [("none", True), ("p1.0", True)]
     for r in rows:
         assert sum(r["shares"].values()) == pytest.approx(1.0) and r["leak"] == pytest.approx(1 - r["shares"]["rot0"])
-    assert 0.0 <= result["calibration"]["floor"] <= 1.0 and len(result["calibration"]["accuracy"]) == 8
+        assert 0.0 <= r["leak_confident"] <= r["leak"]
+    calibration = result["calibration"]
+    assert 0.0 <= calibration["floor_confident"] <= calibration["floor"] <= 1.0 and len(calibration["accuracy"]) == 8
+    assert set(calibration["degraded_floors"]) == {"blur 1.6", "noise 0.3"}
     table = (tmp_path / "out" / "ada_leak_digits_dcgan.md").read_text()
     assert "| none | 1 (0) |" in table and "| p1.0 | 1 (0) |" in table
     assert (tmp_path / "out" / "ada_leak_digits_dcgan_p1.0_seed0.png").is_file()
@@ -55,17 +58,3 @@ def test_the_bench_trains_scores_and_does_not_rerun_finished_jobs(tmp_path):
     logs = {p: p.read_text() for p in (tmp_path / "runs").rglob("seed*.log")}
     ada_leak.main(argv)  # finished: read, not trained again
     assert {p: p.read_text() for p in (tmp_path / "runs").rglob("seed*.log")} == logs
-
-
-@pytest.mark.slow  # two 2 000-iteration digits runs and the detector (~10 min on one core): `make test-all`
-def test_g_against_a_d_with_p_0_6_draws_no_more_flipped_or_turned_digits_than_without_augmentation(tmp_path):
-    """ADA's non-leaking claim (Karras et al. 2020, §2.3: the bgc ops at p < 0.8 do not leak), seed 0: G trained
-    against a D that sees every image through bgc at p = 0.6 draws no larger share of digits the detector calls
-    flipped or turned than G trained without augmentation (within 0.05), and the detector sees each symmetry."""
-    ada_leak.main(["--cells", "none", "p0.6", "--seeds", "1", "--root", str(tmp_path / "runs"),
-                   "--out", str(tmp_path / "out")])  # fmt: skip
-    result = json.loads((tmp_path / "out" / "ada_leak_digits_dcgan.json").read_text())
-    calibration = result["calibration"]
-    assert calibration["floor"] < 0.2 and min(calibration["accuracy"].values()) > 0.7, calibration
-    leak = {r["cell"]: r["leak"] for r in result["rows"]}
-    assert leak["p0.6"] <= leak["none"] + 0.05, leak
