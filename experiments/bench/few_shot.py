@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from experiments.bench.protocols import mean_se_sd
-from experiments.bench.runs import train_in_folder
+from experiments.bench.runs import finished, train_in_folder
 
 OUT = Path(__file__).parent / "out"
 BATCH = 100  # mnist_dcgan's
@@ -61,20 +61,13 @@ def overrides_of(job: dict) -> list[str]:
     ]  # fmt: skip
 
 
-def trained_at_least(folder: Path, iterations: int) -> dict | None:
-    """The run's metrics.json when it finished at ``iterations`` or later (a curve-first run trained longer)."""
-    path = folder / "metrics.json"
-    metrics = json.loads(path.read_text()) if path.is_file() else {}
-    return metrics if (metrics.get("iteration") or 0) >= iterations and "image_metrics" in metrics else None
-
-
 def run_job(job: dict) -> dict:
     """Train (or resume) the job unless a run of at least ``iterations`` is there; its curve up to ``iterations``."""
     from ganlab.report.sources import history
 
     folder = folder_of(job)
     trained = job.get("trained_to") or job["iterations"]
-    done = trained_at_least(folder, job["iterations"])
+    done = finished(folder, job["iterations"], or_more=True)
     if done is None and not job["report_only"]:
         done = train_in_folder(folder, overrides_of(job), trained)
     curve = {i: v for i, v in history(folder, "csv").items() if i <= job["iterations"]} if folder.is_dir() else {}

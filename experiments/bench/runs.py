@@ -34,13 +34,15 @@ def fit_in_temp_dir(overrides: list[str], read: Callable[[Path], Any]) -> tuple[
         return read(Path(tmp)), elapsed
 
 
-def finished(folder: Path, iterations: int) -> dict | None:
-    """The run's metrics.json when it reached ``iterations``, else None."""
+def finished(folder: Path, iterations: int, or_more: bool = False) -> dict | None:
+    """The run's metrics.json when it finished at ``iterations`` (``or_more``: at ``iterations`` or later, a run
+    trained past a budget that is read at it), else None."""
     path = folder / "metrics.json"
     if not path.is_file():
         return None
     metrics = json.loads(path.read_text())
-    return metrics if metrics.get("iteration") == iterations else None
+    done = metrics.get("iteration") or 0
+    return metrics if done == iterations or (or_more and done > iterations) else None
 
 
 def train_in_folder(folder: Path, overrides: list[str], iterations: int) -> dict | None:
