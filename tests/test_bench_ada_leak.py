@@ -9,6 +9,16 @@ import torch
 from experiments.bench import ada_leak
 
 
+def test_a_cell_is_none_or_bgc_at_the_probability_its_name_carries(capsys):
+    assert ada_leak.cell_overrides("none") == []
+    assert ada_leak.cell_overrides(ada_leak.cell("p0.3")) == ["+loss/augment=bgc", "loss.augment.probability=0.3"]
+    for bad in ("p1.5", "pp", "0.3", "bgc"):
+        with pytest.raises(SystemExit) as exit_:
+            ada_leak.main(["--cells", bad, "--report-only"])
+        assert exit_.value.code == 2
+        assert f"'{bad}': a cell is 'none' or 'p<probability in [0, 1]>'" in capsys.readouterr().err
+
+
 def test_the_symmetries_are_the_eight_elements_of_d4():
     x = torch.arange(16.0).view(1, 1, 4, 4)
     images = [ada_leak.symmetry(x, k) for k in range(8)]

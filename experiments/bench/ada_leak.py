@@ -12,9 +12,9 @@ symmetry other than the identity is the **leak score**; on held-out real images,
 score's floor (digits such as 0, 1 and 8 look alike under some symmetries), and on held-out images under each
 symmetry its accuracy shows it sees each one.
 
-Cells: ``none`` (no augmentation), ``p0.6`` (the issue's "p ≤ 0.6"), ``p1.0`` (the control) × ``--seeds``. Each job is
-a ``ganlab-train`` run in a folder of its own under ``--root`` (read, not re-run, once finished; resumed when
-interrupted); scored on ``--samples`` samples from a fixed z.
+Cells: ``none`` (no augmentation), ``p0.6`` (the issue's "p ≤ 0.6"), ``p1.0`` (the control), or any ``p<probability>``
+(e.g. ``p0.3``) × ``--seeds``. Each job is a ``ganlab-train`` run in a folder of its own under ``--root`` (read, not
+re-run, once finished; resumed when interrupted); scored on ``--samples`` samples from a fixed z.
 
     python -m experiments.bench.ada_leak [--preset digits_dcgan] [--cells none p0.6 p1.0] [--seeds 3]
         [--iterations 2000] [--workers 1] [--root DIR] [--out DIR] [--report-only]
@@ -35,12 +35,26 @@ from experiments.bench.protocols import mean_se_sd
 from experiments.bench.runs import finished, train_in_folder
 
 OUT = Path(__file__).parent / "out"
-#: the cells: name → overrides
-CELLS = {
-    "none": [],
-    "p0.6": ["+loss/augment=bgc", "loss.augment.probability=0.6"],
-    "p1.0": ["+loss/augment=bgc", "loss.augment.probability=1.0"],
-}
+#: the default cells: ``none`` (no augmentation) or ``p<probability>`` (bgc at that fixed p, e.g. ``p0.3``)
+CELLS = ["none", "p0.6", "p1.0"]
+
+
+def cell(name: str) -> str:
+    """A ``--cells`` value, checked: ``none`` or ``p<probability in [0, 1]>``."""
+    try:
+        valid = name == "none" or (name.startswith("p") and 0.0 <= float(name[1:]) <= 1.0)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise argparse.ArgumentTypeError(f"{name!r}: a cell is 'none' or 'p<probability in [0, 1]>', e.g. p0.6")
+    return name
+
+
+def cell_overrides(name: str) -> list[str]:
+    """The Hydra overrides of a cell: none, or bgc at the fixed probability the name carries."""
+    return [] if name == "none" else ["+loss/augment=bgc", f"loss.augment.probability={float(name[1:])}"]
+
+
 #: the 8 symmetries of the square, as (x-flip, quarter turns); index 0 is the identity
 SYMMETRIES = [(flip, turns) for flip in (0, 1) for turns in range(4)]
 NAMES = [("flip+" if flip else "") + f"rot{90 * turns}" for flip, turns in SYMMETRIES]
@@ -140,7 +154,7 @@ def calibrated_detector(preset: str, out: Path, epochs: int = 150) -> tuple[nn.M
 
 def run_job(job: dict) -> dict:
     folder = Path(job["root"]) / job["preset"] / job["cell"] / f"seed{job['seed']}"
-    overrides = [f"experiment={job['preset']}", f"seed={job['seed']}", *CELLS[job["cell"]], *job["overrides"]]
+    overrides = [f"experiment={job['preset']}", f"seed={job['seed']}", *cell_overrides(job["cell"]), *job["overrides"]]
     if job["report_only"]:
         metrics = finished(folder, job["iterations"])
     else:
@@ -197,7 +211,7 @@ def save_grids(rows: list[dict], out: Path, stem: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", default="digits_dcgan")
-    parser.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
+    parser.add_argument("--cells", nargs="+", type=cell, default=CELLS, help="none or p<probability>: %(default)s")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--samples", type=int, default=2000, help="G samples scored per job")
@@ -209,9 +223,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     jobs = [
-        {"preset": args.preset, "cell": cell, "seed": seed, "iterations": args.iterations,
+        {"preset": args.preset, "cell": name, "seed": seed, "iterations": args.iterations,
          "overrides": args.overrides, "root": str(args.root), "report_only": args.report_only}
-        for cell in args.cells
+        for name in args.cells
         for seed in range(args.seeds)
     ]  # fmt: skip
     with ThreadPoolExecutor(args.workers) as pool:
