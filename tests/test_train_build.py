@@ -4,6 +4,7 @@ import csv
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 
 from ganlab.common.errors import CONF_DIR
@@ -67,7 +68,6 @@ def test_no_logger(tmp_path):
 def test_runs_are_deterministic_without_filling_new_tensors(tmp_path, monkeypatch):
     """trainer.deterministic=true gives deterministic algorithms, but not torch's NaN fill of every new tensor (a
     debugging aid that costs ≈ 5 % of a ring iteration)."""
-    import torch
 
     monkeypatch.setattr(torch.utils.deterministic, "fill_uninitialized_memory", True)  # torch's default
     before = torch.are_deterministic_algorithms_enabled()
@@ -171,3 +171,25 @@ def test_tensorboard_beside_csv_gets_the_numbers_and_the_pictures_at_their_itera
     picture_steps = [e.step for e in events.Images("modes/samples")]
     assert hq_steps == [1, 3] and picture_steps == [1, 3, 3]  # each epoch's picture on its numbers' step, + the final
     assert all("nan" not in str(e.value).lower() for e in events.Scalars("val/hq"))
+
+
+def test_grids_are_saved_every_n_epochs_and_a_bad_interval_is_named(tmp_path):
+    from types import SimpleNamespace
+
+    from ganlab.callbacks.sample_grid import GridCallback
+
+    class Plain(GridCallback):
+        def draw(self, trainer, pl_module):
+            return torch.zeros(4, 3, 8, 8)
+
+    grid = Plain(nrow=2, run_dir=str(tmp_path), every_n_epochs=3)
+    for epoch in range(7):
+        trainer = SimpleNamespace(current_epoch=epoch, is_global_zero=True, loggers=[])
+        grid.on_train_epoch_end(trainer, SimpleNamespace(iteration=10 * (epoch + 1)))
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == [
+        "grid_epoch0002_iter0000030.png",
+        "grid_epoch0005_iter0000060.png",
+    ]
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match=rf"every_n_epochs={bad!r} is invalid; accepted: an integer >= 1"):
+            Plain(nrow=2, every_n_epochs=bad)

@@ -57,7 +57,8 @@ def overrides_of(job: dict) -> list[str]:
         "experiment=mnist_dcgan", f"seed={job['seed']}", f"+data.train_size={job['size']}",
         f"+data.subset_seed={job['seed']}", "trainer.max_epochs=100000000", "callbacks/metrics=classifier",
         f"callbacks.metrics.every_n_epochs={every}", "+callbacks/d_overfit=default",
-        f"callbacks.d_overfit.every_n_epochs={every}", *CELLS[job["cell"]], *job["overrides"],
+        f"callbacks.d_overfit.every_n_epochs={every}", f"callbacks.sample_grid.every_n_epochs={every}",
+        *CELLS[job["cell"]], *job["overrides"],
     ]  # fmt: skip
 
 

@@ -15,9 +15,15 @@ class ReconstructionGridCallback(GridCallback):
     pad_value = 1.0
 
     def __init__(
-        self, n_images: int = 16, nrow: int = 8, split: str = "test", seed: int = 0, run_dir: str | None = None
+        self,
+        n_images: int = 16,
+        nrow: int = 8,
+        split: str = "test",
+        seed: int = 0,
+        run_dir: str | None = None,
+        every_n_epochs: int = 1,
     ):
-        super().__init__(nrow, run_dir)
+        super().__init__(nrow, run_dir, every_n_epochs)
         self.n_images, self.split, self.seed = n_images, split, seed
         self._originals: torch.Tensor | None = None
 

@@ -41,16 +41,20 @@ def log_png(trainer, key: str, path: Path, step: int) -> None:
 
 
 class GridCallback(pl.Callback):
-    """Saves ``samples/<prefix>_epochEEEE_iterIIIIIII.png`` every epoch and ``samples/<prefix>_final.png`` at the end
-    (rank 0), and sends the picture to the logger under ``key``. Subclasses ``draw`` the pictures."""
+    """Saves ``samples/<prefix>_epochEEEE_iterIIIIIII.png`` every ``every_n_epochs`` epochs and
+    ``samples/<prefix>_final.png`` at the end (rank 0), and sends the picture to the logger under ``key``. Subclasses
+    ``draw`` the pictures. (An epoch of a few-shot subset is one iteration: ``every_n_epochs`` keeps the folder to
+    the grids one reads.)"""
 
     prefix = "grid"
     key = "samples/grid"
     #: The colour between pictures (0 black, 1 white).
     pad_value = 0.0
 
-    def __init__(self, nrow: int, run_dir: str | None = None):
-        self.nrow = nrow
+    def __init__(self, nrow: int, run_dir: str | None = None, every_n_epochs: int = 1):
+        if not (isinstance(every_n_epochs, int) and not isinstance(every_n_epochs, bool) and every_n_epochs >= 1):
+            raise ValueError(f"every_n_epochs={every_n_epochs!r} is invalid; accepted: an integer >= 1")
+        self.nrow, self.every_n_epochs = nrow, every_n_epochs
         self.dir = Path(run_dir) / "samples" if run_dir else None
 
     def draw(self, trainer, pl_module) -> torch.Tensor:
@@ -65,7 +69,7 @@ class GridCallback(pl.Callback):
         return self.dir / name
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        if self.dir is not None and trainer.is_global_zero:
+        if self.dir is not None and trainer.is_global_zero and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
             name = f"{self.prefix}_epoch{trainer.current_epoch:04d}_iter{pl_module.iteration:07d}.png"
             self.save(trainer, pl_module, name)
 
@@ -81,8 +85,10 @@ class SampleGridCallback(GridCallback):
     For a conditional generator the grid has one row per class (``nrow`` samples each, the same z in every
     column), so a row shows what G draws for that label."""
 
-    def __init__(self, n_samples: int = 64, nrow: int = 8, run_dir: str | None = None, seed: int = 4321):
-        super().__init__(nrow, run_dir)
+    def __init__(
+        self, n_samples: int = 64, nrow: int = 8, run_dir: str | None = None, seed: int = 4321, every_n_epochs: int = 1
+    ):
+        super().__init__(nrow, run_dir, every_n_epochs)
         self.n_samples, self.seed = n_samples, seed
         self._cache: tuple[int, torch.Tensor] | None = None
 
