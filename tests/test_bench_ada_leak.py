@@ -70,7 +70,7 @@ def test_the_bench_trains_scores_and_does_not_rerun_finished_jobs(tmp_path):
     assert {p: p.read_text() for p in (tmp_path / "runs").rglob("seed*.log")} == logs
 
 
-@pytest.mark.slow  # one 2 000-iteration digits_dcgan run and the detector (9 min beside a training job): `make test-all`
+@pytest.mark.slow  # one 2 000-iteration digits_dcgan run and the detector (9 min beside a job): `make test-all`
 def test_g_trained_against_bgc_at_p_0_3_does_not_draw_flipped_or_turned_digits(tmp_path):
     """Karras et al.'s leak test at p ≤ 0.6, where it holds at this budget: p = 0.3. Measured (RESULTS, 3 seeds):
     confidently non-identity 0.052–0.086 at p = 0.3, 0.070–0.075 without augmentation, 0.199–0.301 at p = 0.6."""
