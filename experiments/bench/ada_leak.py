@@ -182,7 +182,7 @@ def summarise(rows: list[dict], calibration: dict) -> str:
         f"of the same images: {degraded}. Accuracy under each symmetry: "
         + ", ".join(f"{k} {v:.3f}" for k, v in calibration["accuracy"].items()),
         "",
-        "| cell | seeds | called flipped or turned (mean ± sd) | per seed | confidently (p ≥ 0.9) | per seed "
+        f"| cell | seeds | called flipped or turned (mean ± sd) | per seed | confidently (p ≥ {CONFIDENT}) | per seed "
         "| most called symmetries |",
         "|---|---|---|---|---|---|---|",
     ]

@@ -15,6 +15,7 @@ import pytorch_lightning as pl
 
 from ganlab.callbacks.scheduled import ScheduledMetrics
 from ganlab.common.errors import ConfigError
+from ganlab.common.validators import require_positive_ints
 from ganlab.metrics.d_overfit import discriminator_overfit
 
 
@@ -31,9 +32,7 @@ class DiscriminatorOverfitCallback(ScheduledMetrics):
         seed: int = 0,
     ):
         super().__init__(every_n_epochs, run_dir)
-        for name, value in (("n_images", n_images), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}={value!r} is invalid; accepted: an integer >= 1")
+        require_positive_ints(n_images=n_images, batch_size=batch_size)
         self.n_images, self.batch_size, self.seed = n_images, batch_size, seed
 
     def setup(self, trainer: pl.Trainer, pl_module, stage: str) -> None:

@@ -9,6 +9,8 @@ import pytorch_lightning as pl
 import torch
 from torchvision.utils import make_grid, save_image
 
+from ganlab.common.validators import require_positive_ints
+
 
 def logger_step(pl_module) -> int:
     """The step loggers record for what is logged after ``pl_module.iteration`` iterations: Lightning's own
@@ -52,8 +54,7 @@ class GridCallback(pl.Callback):
     pad_value = 0.0
 
     def __init__(self, nrow: int, run_dir: str | None = None, every_n_epochs: int = 1):
-        if not (isinstance(every_n_epochs, int) and not isinstance(every_n_epochs, bool) and every_n_epochs >= 1):
-            raise ValueError(f"every_n_epochs={every_n_epochs!r} is invalid; accepted: an integer >= 1")
+        require_positive_ints(every_n_epochs=every_n_epochs)
         self.nrow, self.every_n_epochs = nrow, every_n_epochs
         self.dir = Path(run_dir) / "samples" if run_dir else None
 

@@ -10,14 +10,14 @@ import pytorch_lightning as pl
 
 from ganlab.callbacks.metrics_json import write_metrics_json
 from ganlab.callbacks.sample_grid import logger_step
+from ganlab.common.validators import require_positive_ints
 
 
 class ScheduledMetrics(pl.Callback):
     section = "metrics"  # the key of the final values in metrics.json
 
     def __init__(self, every_n_epochs: int = 1, run_dir: str | None = None):
-        if not (isinstance(every_n_epochs, int) and not isinstance(every_n_epochs, bool) and every_n_epochs >= 1):
-            raise ValueError(f"every_n_epochs={every_n_epochs!r} is invalid; accepted: an integer >= 1")
+        require_positive_ints(every_n_epochs=every_n_epochs)
         self.every_n_epochs = every_n_epochs
         self.run_dir = Path(run_dir) if run_dir else None
         self.last: tuple[int, dict] | None = None  # (iteration, values)

@@ -20,6 +20,14 @@ def is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def require_positive_ints(**values) -> None:
+    """Raise ValueError naming the first of ``values`` (name=value) that is not an integer >= 1 (nor a bool): the
+    constructor-side check of a callback's interval or size."""
+    for name, value in values.items():
+        if not (is_int(value) and value >= 1):
+            raise ValueError(f"{name}={value!r} is invalid; accepted: an integer >= 1")
+
+
 def number_in(low: float, high: float, low_open: bool = False, high_open: bool = False) -> Callable[[Any], bool]:
     """A number (not a bool, not NaN; ±inf allowed within the bounds) in the interval."""
 
