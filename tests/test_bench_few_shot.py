@@ -44,3 +44,15 @@ def test_an_evaluation_interval_that_is_not_whole_epochs_is_refused():
     with pytest.raises(SystemExit, match="not a whole number of epochs of 1000 images"):
         few_shot.overrides_of(job)
     assert "callbacks.metrics.every_n_epochs=2" in few_shot.overrides_of({**job, "eval_every": 20})
+
+
+def test_the_paired_table_subtracts_the_same_seeds_unaugmented_run():
+    def row(cell, seed, best, final):
+        return {"size": 100, "cell": cell, "seed": seed, "best_fid": best, "classifier_fid": final}
+
+    rows = [row("none", 0, 13.0, 16.0), row("none", 1, 14.0, 15.0)]
+    rows += [row("ada", 1, 15.0, 14.0), row("ada", 0, 12.0, 17.0)]
+    text = few_shot.paired_table(rows)
+    # seed 0: 12 − 13 = −1, 17 − 16 = +1; seed 1: 15 − 14 = +1, 14 − 15 = −1 (paired by seed, not by order)
+    assert "| 100 | ada | 2 (1,0) | 0.00 ± 1.41 (1.00, -1.00) | 1 of 2 | 0.00 ± 1.41 (-1.00, 1.00) | 1 of 2 |" in text
+    assert few_shot.paired_table([r for r in rows if r["cell"] == "ada"]) == ""  # no unaugmented runs: no table

@@ -17,7 +17,9 @@ unaugmented FID turns upward; the budget of the full grid is then chosen from it
 ``--iterations``: its curve up to there is that of a run with this budget, the learning rate being constant).
 
 The table gives per cell the best FID along the curve (and where), the final FID, P/R/D/C and D's gap at the end,
-mean ± sd with the per-seed values; ``few_shot_fid.png`` and ``few_shot_gap.png`` the curves (mean ± sd).
+mean ± sd with the per-seed values; a second table pairs each augmented cell with ``none`` on the same seed
+(augmented − none for the best and the final FID, and on how many seeds augmentation is lower); ``few_shot_fid.png`` and
+``few_shot_gap.png`` the curves (mean ± sd).
 
     python -m experiments.bench.few_shot [--sizes 100 1000] [--cells none diffaugment ada] [--seeds 3]
         [--iterations 6000] [--eval-every 500] [--workers 1] [--root DIR] [--out DIR] [--report-only]
@@ -118,6 +120,29 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def paired_table(rows: list[dict]) -> str:
+    """Each augmented cell against ``none`` on the same seed (same subset, same init): augmented − none for the best and
+    the final FID, and on how many seeds augmentation is lower. Empty when ``none`` is not among the cells."""
+    lines = [
+        "| images | cell − none | seeds | Δ best FID (per seed) | lower on | Δ final FID (per seed) | lower on |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for size in dict.fromkeys(r["size"] for r in rows):
+        base = {r["seed"]: r for r in rows if r["size"] == size and r["cell"] == "none"}
+        for cell in dict.fromkeys(r["cell"] for r in rows if r["cell"] != "none"):
+            mine = [r for r in rows if r["size"] == size and r["cell"] == cell]
+            pairs = [(r, base[r["seed"]]) for r in mine if r["seed"] in base]
+            if not pairs:
+                continue
+            cols = []
+            for key in ("best_fid", "classifier_fid"):
+                deltas = [r[key] - b[key] for r, b in pairs]
+                cols += [fmt(deltas), f"{sum(d < 0 for d in deltas)} of {len(deltas)}"]
+            seeds = ",".join(str(r["seed"]) for r, _ in pairs)
+            lines.append(f"| {size} | {cell} | {len(pairs)} ({seeds}) | " + " | ".join(cols) + " |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def plot(rows: list[dict], metric: str, path: Path, ylabel: str) -> None:
     import matplotlib
 
@@ -178,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
         fids = [v["classifier_fid"] for _, v in sorted(r["curve"].items()) if "classifier_fid" in v]
         print(f"n{r['size']} {r['cell']} seed {r['seed']}: FID curve {[round(f, 2) for f in fids]}", flush=True)
     summary = summary_rows(rows)
-    text = table(summary)
+    text = "\n\n".join(t for t in (table(summary), paired_table(summary)) if t)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "few_shot.md").write_text(text + "\n")
