@@ -68,7 +68,6 @@ def test_no_logger(tmp_path):
 def test_runs_are_deterministic_without_filling_new_tensors(tmp_path, monkeypatch):
     """trainer.deterministic=true gives deterministic algorithms, but not torch's NaN fill of every new tensor (a
     debugging aid that costs ≈ 5 % of a ring iteration)."""
-
     monkeypatch.setattr(torch.utils.deterministic, "fill_uninitialized_memory", True)  # torch's default
     before = torch.are_deterministic_algorithms_enabled()
     try:
